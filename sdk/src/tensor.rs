@@ -47,11 +47,9 @@ pub fn parse_device(text: &str) -> Result<Device, PluginError> {
     match text.trim() {
         "cpu" => Ok(Device::Cpu),
         "cuda" => Ok(Device::Cuda(0)),
-        other => other
-            .strip_prefix("cuda:")
-            .and_then(|n| n.parse().ok())
-            .map(Device::Cuda)
-            .ok_or_else(|| PluginError::new(ErrorKind::Config, format!("unknown device '{other}' (expected cpu, cuda or cuda:N)"))),
+        other => other.strip_prefix("cuda:").and_then(|n| n.parse().ok()).map(Device::Cuda).ok_or_else(|| {
+            PluginError::new(ErrorKind::Config, format!("unknown device '{other}' (expected cpu, cuda or cuda:N)"))
+        }),
     }
 }
 
@@ -72,8 +70,9 @@ impl ViewParts {
     /// Describes `t`; fails for dtypes that views do not carry.
     pub fn of(t: &Tensor) -> Result<Self, PluginError> {
         let kind = t.kind();
-        let dtype = dtype_of(kind)
-            .ok_or_else(|| PluginError::new(ErrorKind::Shape, format!("tensor dtype {kind:?} cannot cross the plugin boundary")))?;
+        let dtype = dtype_of(kind).ok_or_else(|| {
+            PluginError::new(ErrorKind::Shape, format!("tensor dtype {kind:?} cannot cross the plugin boundary"))
+        })?;
         Ok(ViewParts { data: t.data_ptr(), device: dl_device(t.device()), dtype, shape: t.size(), strides: t.stride() })
     }
 
@@ -111,7 +110,13 @@ pub unsafe fn tensor_from_view(view: &TensorView<'_>) -> Result<Tensor, PluginEr
 }
 
 /// Checks that a view has the expected dtype, shape and device, naming `what` and both values.
-pub fn check_view(what: &str, view: &TensorView<'_>, dtype: DlDataType, shape: &[i64], device: DlDevice) -> Result<(), PluginError> {
+pub fn check_view(
+    what: &str,
+    view: &TensorView<'_>,
+    dtype: DlDataType,
+    shape: &[i64],
+    device: DlDevice,
+) -> Result<(), PluginError> {
     if view.dtype != dtype {
         return Err(PluginError::new(ErrorKind::Shape, format!("{what}: expected dtype {dtype}, got {}", view.dtype)));
     }
@@ -122,7 +127,10 @@ pub fn check_view(what: &str, view: &TensorView<'_>, dtype: DlDataType, shape: &
         ));
     }
     if view.device != device {
-        return Err(PluginError::new(ErrorKind::Device, format!("{what}: expected device {device}, got {}", view.device)));
+        return Err(PluginError::new(
+            ErrorKind::Device,
+            format!("{what}: expected device {device}, got {}", view.device),
+        ));
     }
     Ok(())
 }
