@@ -1,0 +1,272 @@
+//! The command line: `rlhost train`, `rlhost play`, `rlhost plugins`.
+use crate::config;
+use crate::discovery::{self, PluginSet};
+use crate::registry::Registry;
+use crate::run_dir::resolve_checkpoint;
+use crate::runner::{Mode, Outcome, Runner};
+use anyhow::Result;
+use clap::{Args, Parser, Subcommand};
+use serde_json::Value;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+/// rl_games' Runner as a plugin host.
+#[derive(Debug, Parser)]
+#[command(name = "rlhost", version, about)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Train an agent (rl_games `--train`).
+    Train(TrainArgs),
+    /// Play a trained policy (rl_games `--play`).
+    Play(PlayArgs),
+    /// List the plugins found and why any were refused.
+    Plugins(PluginArgs),
+}
+
+/// Where plugins come from.
+#[derive(Debug, Args, Clone)]
+pub struct PluginArgs {
+    /// A folder of plugin libraries (also scans its `lib/`); repeatable. Default: `plugins`.
+    #[arg(long = "plugin-dir", value_name = "DIR")]
+    pub plugin_dirs: Vec<PathBuf>,
+    /// Prefer this plugin id when several plugins offer a builder name; repeatable.
+    #[arg(long = "plugin-id", value_name = "ID")]
+    pub plugin_ids: Vec<String>,
+    /// Show full load reports for refused plugins.
+    #[arg(long, short)]
+    pub verbose: bool,
+}
+
+/// Options shared by train and play.
+#[derive(Debug, Args, Clone)]
+pub struct RunOptions {
+    /// Plugin folders and choices.
+    #[command(flatten)]
+    pub plugins: PluginArgs,
+    /// The rl_games / Isaac Lab config file (YAML or JSON).
+    #[arg(long, short = 'f', value_name = "FILE")]
+    pub config: PathBuf,
+    /// Restore this checkpoint first (`latest` or `best` pick from the run folders).
+    #[arg(long, short = 'c', value_name = "PATH")]
+    pub checkpoint: Option<String>,
+    /// Set the fixed sigma parameter (a log-std) after restoring.
+    #[arg(long, short = 's', allow_hyphen_values = true)]
+    pub sigma: Option<f32>,
+    /// Override `params.seed`.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Override `params.config.device` (`cpu`, `cuda`, `cuda:N`).
+    #[arg(long)]
+    pub device: Option<String>,
+    /// Override `params.config.num_actors`.
+    #[arg(long = "num-envs")]
+    pub num_envs: Option<u32>,
+    /// Generic overrides such as `params.config.gamma=0.98`.
+    #[arg(value_name = "KEY=VALUE")]
+    pub overrides: Vec<String>,
+}
+
+/// `rlhost train`.
+#[derive(Debug, Args)]
+pub struct TrainArgs {
+    /// Config, plugins and overrides.
+    #[command(flatten)]
+    pub run: RunOptions,
+    /// Override `params.config.max_epochs`.
+    #[arg(long = "max-iterations")]
+    pub max_iterations: Option<i64>,
+    /// The experiment folder name under `train_dir` (rl_games' `full_experiment_name`).
+    #[arg(long)]
+    pub experiment: Option<String>,
+}
+
+/// `rlhost play`.
+#[derive(Debug, Args)]
+pub struct PlayArgs {
+    /// Config, plugins and overrides.
+    #[command(flatten)]
+    pub run: RunOptions,
+    /// Number of games to play (`params.config.player.games_num`).
+    #[arg(long)]
+    pub games: Option<u64>,
+    /// Sample actions instead of acting with the mean.
+    #[arg(long)]
+    pub stochastic: bool,
+}
+
+/// Runs the parsed command; errors are reported by `main` as one line.
+pub fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Plugins(args) => list_plugins(&args),
+        Command::Train(args) => {
+            let mut doc = load_doc(&args.run)?;
+            if let Some(n) = args.max_iterations {
+                config::set(&mut doc, "params.config.max_epochs", Value::from(n))?;
+            }
+            if let Some(name) = &args.experiment {
+                config::set(&mut doc, "params.config.full_experiment_name", Value::from(name.clone()))?;
+            }
+            execute(Mode::Train, &args.run, doc)
+        }
+        Command::Play(args) => {
+            let mut doc = load_doc(&args.run)?;
+            if let Some(n) = args.games {
+                config::set(&mut doc, "params.config.player.games_num", Value::from(n))?;
+            }
+            if args.stochastic {
+                config::set(&mut doc, "params.config.player.deterministic", Value::from(false))?;
+            }
+            execute(Mode::Play, &args.run, doc)
+        }
+    }
+}
+
+/// Reads the config and applies the command-line overrides, in Isaac Lab's order.
+fn load_doc(opts: &RunOptions) -> Result<Value> {
+    let mut doc = config::load_file(&opts.config)?;
+    if let Some(n) = opts.num_envs {
+        config::set(&mut doc, "params.config.num_actors", Value::from(n))?;
+    }
+    if let Some(seed) = opts.seed {
+        config::set(&mut doc, "params.seed", Value::from(seed))?;
+        if config::get(&doc, "params.config.env_config").is_some() {
+            config::set(&mut doc, "params.config.env_config.seed", Value::from(seed))?;
+        }
+    }
+    if let Some(device) = &opts.device {
+        config::set(&mut doc, "params.config.device", Value::from(device.clone()))?;
+    }
+    for text in &opts.overrides {
+        config::apply_override(&mut doc, text)?;
+    }
+    for warning in config::unknown_key_warnings(&doc) {
+        eprintln!("warning: {}: {warning}", opts.config.display());
+    }
+    Ok(doc)
+}
+
+/// Loads plugins, reporting refused files as one line each.
+fn load_plugins(args: &PluginArgs) -> PluginSet {
+    let mut dirs = discovery::plugin_dirs(&args.plugin_dirs);
+    if dirs.is_empty() {
+        dirs.push(PathBuf::from("plugins"));
+    }
+    let set = discovery::discover(&dirs);
+    for refused in &set.refused {
+        eprintln!("warning: {}", refused.line());
+        if args.verbose && !refused.detail.is_empty() {
+            eprintln!("{}", refused.detail);
+        }
+    }
+    set
+}
+
+fn execute(mode: Mode, opts: &RunOptions, doc: Value) -> Result<()> {
+    let set = load_plugins(&opts.plugins);
+    let registry = Registry::new(&set.loaded, &opts.plugins.plugin_ids);
+    let checkpoint = match &opts.checkpoint {
+        Some(sel) => {
+            let name = config::require_str(&doc, "params.config.name")?;
+            let train_dir = config::get(&doc, "params.config.train_dir").and_then(Value::as_str).unwrap_or("runs");
+            Some(resolve_checkpoint(sel, std::path::Path::new(train_dir), name)?)
+        }
+        None => None,
+    };
+    let stop = Arc::new(AtomicBool::new(false));
+    install_ctrlc(Arc::clone(&stop));
+    let runner = Runner::load(registry, doc, stop)?;
+    match runner.run(mode, checkpoint.as_deref(), opts.sigma)? {
+        Outcome::Trained { summary, run_dir } => {
+            let how = if summary.interrupted { "interrupted" } else { "finished" };
+            println!(
+                "training {how} at epoch {} after {} frames; best reward {:.2}; run folder {}",
+                summary.epoch,
+                summary.frame,
+                summary.best_reward,
+                run_dir.display()
+            );
+        }
+        Outcome::Played(stats) => {
+            println!(
+                "played {} games: mean reward {:.3}, mean steps {:.1}",
+                stats.games, stats.mean_reward, stats.mean_steps
+            );
+        }
+    }
+    Ok(())
+}
+
+/// First Ctrl-C asks the agent to save and stop; a second one exits at once.
+fn install_ctrlc(stop: Arc<AtomicBool>) {
+    let _ = ctrlc::set_handler(move || {
+        if stop.swap(true, Ordering::SeqCst) {
+            eprintln!("interrupted twice: exiting without saving");
+            std::process::exit(130);
+        }
+        eprintln!("interrupt: saving a checkpoint and stopping after this epoch (Ctrl-C again to quit now)");
+    });
+}
+
+/// `rlhost plugins`: one row per file.
+fn list_plugins(args: &PluginArgs) -> Result<()> {
+    let mut dirs = discovery::plugin_dirs(&args.plugin_dirs);
+    if dirs.is_empty() {
+        dirs.push(PathBuf::from("plugins"));
+    }
+    let set = discovery::discover(&dirs);
+    let mut rows = vec![["ID", "VERSION", "API", "FILE", "BUILDERS", "STATUS"].map(String::from)];
+    for p in &set.loaded {
+        let builders =
+            p.builders.iter().map(|b| format!("{}:{}", b.kind.as_str(), b.name)).collect::<Vec<_>>().join(" ");
+        rows.push([
+            p.manifest.id.clone(),
+            p.manifest.version.clone(),
+            p.manifest.api_version.clone(),
+            p.path.display().to_string(),
+            builders,
+            "ok".to_string(),
+        ]);
+    }
+    for r in &set.refused {
+        let (id, version, api) = match &r.manifest {
+            Some(m) => (m.id.clone(), m.version.clone(), m.api_version.clone()),
+            None => ("-".into(), "-".into(), "-".into()),
+        };
+        rows.push([
+            id,
+            version,
+            api,
+            r.path.display().to_string(),
+            "-".into(),
+            format!("refused: {} (hint: {})", r.reason, r.hint),
+        ]);
+        if args.verbose && !r.detail.is_empty() {
+            eprintln!("{}:\n{}", r.path.display(), r.detail);
+        }
+    }
+    let widths: Vec<usize> = (0..6).map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0)).collect();
+    for row in &rows {
+        let line: Vec<String> = row
+            .iter()
+            .zip(&widths)
+            .enumerate()
+            .map(|(i, (cell, w))| if i == 5 { cell.clone() } else { format!("{cell:<w$}") })
+            .collect();
+        println!("{}", line.join("  ").trim_end());
+    }
+    if set.loaded.is_empty() && set.refused.is_empty() {
+        println!(
+            "no plugin libraries found in {}",
+            dirs.iter().map(|d| d.display().to_string()).collect::<Vec<_>>().join(", ")
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,215 @@
+//! The host's observer: console lines, progress, TensorBoard scalars, episode results, Ctrl-C.
+use crate::tensorboard::EventWriter;
+use indicatif::{ProgressBar, ProgressStyle};
+use rlhost_plugin_api::abi_stable::sabi_trait::TD_Opaque;
+use rlhost_plugin_api::abi_stable::std_types::{RSlice, RStr};
+use rlhost_plugin_api::observer::EpochProgress;
+use rlhost_plugin_api::{Observer, ObserverBox, Observer_TO, Scalar};
+use std::collections::VecDeque;
+use std::io::IsTerminal;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+/// How many finished episodes the progress display averages over (rl_games' games_to_track).
+const EPISODE_WINDOW: usize = 100;
+
+/// Shared state behind every observer handle given to plugins.
+pub struct HostObserver {
+    events: Mutex<Option<EventWriter>>,
+    episodes: Mutex<EpisodeWindow>,
+    progress: Option<ProgressBar>,
+    started: Instant,
+    stop: Arc<AtomicBool>,
+    /// Write errors are reported once, not on every scalar.
+    tb_failed: AtomicBool,
+}
+
+/// Recent episode returns and lengths.
+#[derive(Default)]
+pub struct EpisodeWindow {
+    returns: VecDeque<f32>,
+    lengths: VecDeque<f32>,
+    /// Episodes finished since the start.
+    pub total: u64,
+}
+
+impl EpisodeWindow {
+    fn push(&mut self, ret: f32, len: f32) {
+        if self.returns.len() == EPISODE_WINDOW {
+            self.returns.pop_front();
+            self.lengths.pop_front();
+        }
+        self.returns.push_back(ret);
+        self.lengths.push_back(len);
+        self.total += 1;
+    }
+
+    /// Mean return of the window, or NaN when empty.
+    pub fn mean_return(&self) -> f64 {
+        mean(&self.returns)
+    }
+
+    /// Mean length of the window, or NaN when empty.
+    pub fn mean_length(&self) -> f64 {
+        mean(&self.lengths)
+    }
+}
+
+fn mean(values: &VecDeque<f32>) -> f64 {
+    if values.is_empty() {
+        f64::NAN
+    } else {
+        values.iter().map(|&v| f64::from(v)).sum::<f64>() / values.len() as f64
+    }
+}
+
+impl HostObserver {
+    /// An observer writing TensorBoard files to `summaries` (if given), with a progress bar on
+    /// a terminal and plain lines otherwise.
+    pub fn new(summaries: Option<&Path>, stop: Arc<AtomicBool>, show_progress: bool) -> anyhow::Result<Arc<Self>> {
+        let events = match summaries {
+            Some(dir) => Some(
+                EventWriter::create(dir)
+                    .map_err(|e| anyhow::anyhow!("cannot create TensorBoard file in {}: {e}", dir.display()))?,
+            ),
+            None => None,
+        };
+        let progress = (show_progress && std::io::stderr().is_terminal()).then(|| {
+            let bar = ProgressBar::new(0);
+            bar.set_style(
+                ProgressStyle::with_template("{spinner} epoch {pos}/{len} {wide_msg} [{elapsed_precise} < {eta}]")
+                    .expect("valid template"),
+            );
+            bar
+        });
+        Ok(Arc::new(HostObserver {
+            events: Mutex::new(events),
+            episodes: Mutex::new(EpisodeWindow::default()),
+            progress,
+            started: Instant::now(),
+            stop,
+            tb_failed: AtomicBool::new(false),
+        }))
+    }
+
+    /// A boxed handle for a plugin.
+    pub fn handle(self: &Arc<Self>) -> ObserverBox {
+        Observer_TO::from_value(ObserverHandle(Arc::clone(self)), TD_Opaque)
+    }
+
+    /// Mean return of the recent episodes (NaN before any).
+    pub fn mean_return(&self) -> f64 {
+        self.episodes.lock().expect("episode lock").mean_return()
+    }
+
+    /// Episodes finished so far.
+    pub fn episodes_finished(&self) -> u64 {
+        self.episodes.lock().expect("episode lock").total
+    }
+
+    /// Records finished episodes' returns and lengths.
+    pub fn record_episodes(&self, returns: &[f32], lengths: &[f32]) {
+        let mut window = self.episodes.lock().expect("episode lock");
+        for (&r, &l) in returns.iter().zip(lengths) {
+            window.push(r, l);
+        }
+    }
+
+    /// Prints a line without tearing the progress bar.
+    pub fn print(&self, text: &str) {
+        match &self.progress {
+            Some(bar) => bar.println(text),
+            None => println!("{text}"),
+        }
+    }
+
+    /// Flushes TensorBoard and clears the progress bar.
+    pub fn finish(&self) {
+        if let Some(bar) = &self.progress {
+            bar.finish_and_clear();
+        }
+        if let Some(writer) = self.events.lock().expect("events lock").as_mut() {
+            let _ = writer.flush();
+        }
+    }
+
+    fn on_scalars(&self, values: &[Scalar]) {
+        let mut guard = self.events.lock().expect("events lock");
+        let Some(writer) = guard.as_mut() else { return };
+        for s in values {
+            if let Err(e) = writer.add_scalar(s.tag.as_str(), s.value as f32, s.step) {
+                if !self.tb_failed.swap(true, Ordering::Relaxed) {
+                    eprintln!("warning: TensorBoard write to {} failed: {e}", writer.path().display());
+                }
+            }
+        }
+    }
+
+    fn on_epoch(&self, p: EpochProgress) {
+        if let Some(writer) = self.events.lock().expect("events lock").as_mut() {
+            let _ = writer.flush();
+        }
+        let reward = if p.mean_reward.is_nan() { self.mean_return() } else { p.mean_reward };
+        let reward = if reward.is_nan() { "-".to_string() } else { format!("{reward:.2}") };
+        let message = format!("frames {} fps {:.0} mean reward {reward}", p.frame, p.fps_total);
+        match &self.progress {
+            Some(bar) => {
+                if p.max_epochs > 0 {
+                    bar.set_length(p.max_epochs as u64);
+                }
+                bar.set_position(p.epoch);
+                bar.set_message(message);
+            }
+            None => {
+                let of = if p.max_epochs > 0 { format!("/{}", p.max_epochs) } else { String::new() };
+                let left = eta(self.started.elapsed().as_secs_f64(), p);
+                println!(
+                    "progress: epoch {}{of} {message} elapsed {:.0}s{left}",
+                    p.epoch,
+                    self.started.elapsed().as_secs_f64()
+                );
+            }
+        }
+    }
+}
+
+/// " left ~Ns" from the epoch or frame limit, whichever is known.
+fn eta(elapsed: f64, p: EpochProgress) -> String {
+    let fraction = if p.max_epochs > 0 {
+        p.epoch as f64 / p.max_epochs as f64
+    } else if p.max_frames > 0 {
+        p.frame as f64 / p.max_frames as f64
+    } else {
+        return String::new();
+    };
+    if fraction <= 0.0 {
+        return String::new();
+    }
+    format!(" left ~{:.0}s", (elapsed / fraction - elapsed).max(0.0))
+}
+
+struct ObserverHandle(Arc<HostObserver>);
+
+impl Observer for ObserverHandle {
+    fn scalars(&self, values: RSlice<'_, Scalar>) {
+        self.0.on_scalars(values.as_slice());
+    }
+
+    fn episodes(&self, returns: RSlice<'_, f32>, lengths: RSlice<'_, f32>) {
+        self.0.record_episodes(returns.as_slice(), lengths.as_slice());
+    }
+
+    fn message(&self, text: RStr<'_>) {
+        self.0.print(text.as_str());
+    }
+
+    fn epoch(&self, progress: EpochProgress) {
+        self.0.on_epoch(progress);
+    }
+
+    fn should_stop(&self) -> bool {
+        self.0.stop.load(Ordering::Relaxed)
+    }
+}

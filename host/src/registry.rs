@@ -1,0 +1,96 @@
+//! The algorithm, player and environment factories, filled from the loaded plugins.
+//!
+//! Like rl_games' `ObjectFactory`, each maps a builder name to the plugin that builds it. A name
+//! offered by two plugins is ambiguous until the user picks one, either with `plugin_id:name` in
+//! the config or with `--plugin-id`.
+use crate::discovery::LoadedPlugin;
+use anyhow::{anyhow, bail, Result};
+use rlhost_plugin_api::abi_stable::std_types::RStr;
+use rlhost_plugin_api::{AgentBox, AlgoArgs, BuilderKind, EnvArgs, PlayerArgs, PlayerBox, VecEnvBox};
+use std::collections::BTreeMap;
+
+/// One factory per builder kind, keyed by builder name.
+pub struct Registry<'p> {
+    plugins: &'p [LoadedPlugin],
+    by_kind: BTreeMap<BuilderKind, BTreeMap<String, Vec<usize>>>,
+    preferred: Vec<String>,
+}
+
+impl<'p> Registry<'p> {
+    /// Indexes every builder of every loaded plugin; `preferred` ids win ambiguous names.
+    pub fn new(plugins: &'p [LoadedPlugin], preferred: &[String]) -> Self {
+        let mut by_kind: BTreeMap<BuilderKind, BTreeMap<String, Vec<usize>>> = BTreeMap::new();
+        for (index, plugin) in plugins.iter().enumerate() {
+            for builder in &plugin.builders {
+                by_kind.entry(builder.kind).or_default().entry(builder.name.to_string()).or_default().push(index);
+            }
+        }
+        Registry { plugins, by_kind, preferred: preferred.to_vec() }
+    }
+
+    /// The names known for a kind, sorted.
+    pub fn names(&self, kind: BuilderKind) -> Vec<&str> {
+        self.by_kind.get(&kind).map(|m| m.keys().map(String::as_str).collect()).unwrap_or_default()
+    }
+
+    /// The plugin that builds `requested` (`name` or `plugin_id:name`), and the bare name.
+    pub fn resolve<'r>(&self, kind: BuilderKind, requested: &'r str) -> Result<(&'p LoadedPlugin, &'r str)> {
+        let (wanted_id, name) = match requested.rsplit_once(':') {
+            Some((id, name)) if !id.is_empty() => (Some(id), name),
+            _ => (None, requested),
+        };
+        let candidates = self.by_kind.get(&kind).and_then(|m| m.get(name)).map(Vec::as_slice).unwrap_or_default();
+        if candidates.is_empty() {
+            let known = self.names(kind);
+            let known = if known.is_empty() { "none".to_string() } else { known.join(", ") };
+            bail!("unknown {} '{name}'; known {} builders: {known}", kind.as_str(), kind.as_str());
+        }
+        let plugins: Vec<&'p LoadedPlugin> = candidates.iter().map(|&i| &self.plugins[i]).collect();
+        if let Some(id) = wanted_id {
+            return plugins
+                .into_iter()
+                .find(|p| p.manifest.id == id)
+                .map(|p| (p, name))
+                .ok_or_else(|| anyhow!("no plugin with id '{id}' offers {} '{name}'", kind.as_str()));
+        }
+        if plugins.len() == 1 {
+            return Ok((plugins[0], name));
+        }
+        let chosen: Vec<&'p LoadedPlugin> =
+            plugins.iter().copied().filter(|p| self.preferred.contains(&p.manifest.id)).collect();
+        if chosen.len() == 1 {
+            return Ok((chosen[0], name));
+        }
+        let offers: Vec<String> = plugins.iter().map(|p| format!("{} ({})", p.path.display(), p.manifest.id)).collect();
+        bail!(
+            "{} '{name}' is offered by {} plugins: {}; pick one with --plugin-id ID or '<plugin id>:{name}' in the config",
+            kind.as_str(),
+            plugins.len(),
+            offers.join(", ")
+        )
+    }
+
+    /// Creates an algorithm.
+    pub fn create_algo(&self, requested: &str, args: AlgoArgs) -> Result<AgentBox> {
+        let (plugin, name) = self.resolve(BuilderKind::Algo, requested)?;
+        (plugin.module.create_algo())(RStr::from(name), args)
+            .into_result()
+            .map_err(|e| anyhow!("algo '{name}' from plugin {}: {e}", plugin.manifest.id))
+    }
+
+    /// Creates a player.
+    pub fn create_player(&self, requested: &str, args: PlayerArgs) -> Result<PlayerBox> {
+        let (plugin, name) = self.resolve(BuilderKind::Player, requested)?;
+        (plugin.module.create_player())(RStr::from(name), args)
+            .into_result()
+            .map_err(|e| anyhow!("player '{name}' from plugin {}: {e}", plugin.manifest.id))
+    }
+
+    /// Creates an environment.
+    pub fn create_env(&self, requested: &str, args: EnvArgs) -> Result<VecEnvBox> {
+        let (plugin, name) = self.resolve(BuilderKind::Env, requested)?;
+        (plugin.module.create_env())(RStr::from(name), args)
+            .into_result()
+            .map_err(|e| anyhow!("env '{name}' from plugin {}: {e}", plugin.manifest.id))
+    }
+}

@@ -1,0 +1,286 @@
+//! The Runner: rl_games' `load(config)` then `run(train | play, checkpoint, sigma)`.
+use crate::config;
+use crate::observer::HostObserver;
+use crate::registry::Registry;
+use crate::run_dir::RunDir;
+use crate::wrapper::{HostEnv, WrapperOptions};
+use anyhow::{anyhow, bail, Result};
+use rlhost_plugin_api::abi_stable::std_types::{RNone, RSome, RStr};
+use rlhost_plugin_api::{AlgoArgs, EnvArgs, PlayStats, PlayerArgs, SigmaOverride, TrainSummary, VecEnvBox};
+use rlhost_sdk::tensor::{dl_device, parse_device};
+use rlhost_sdk::EnvHandle;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use tch::Device;
+
+/// Train or play.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// `agent.train()`.
+    Train,
+    /// `player.run()`.
+    Play,
+}
+
+/// What a run produced.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// Training finished (or was interrupted); the run folder is given.
+    Trained { summary: TrainSummary, run_dir: PathBuf },
+    /// Playing finished.
+    Played(PlayStats),
+}
+
+/// Multi-GPU placement read from torchrun's variables.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Rank {
+    /// `LOCAL_RANK`.
+    pub local: u64,
+    /// `RANK`.
+    pub global: u64,
+    /// `WORLD_SIZE`.
+    pub world_size: u64,
+}
+
+/// A loaded config, ready to run.
+pub struct Runner<'p> {
+    registry: Registry<'p>,
+    doc: Value,
+    seed: u64,
+    device: Device,
+    rank: Option<Rank>,
+    stop: Arc<AtomicBool>,
+    show_progress: bool,
+}
+
+impl<'p> Runner<'p> {
+    /// rl_games' `load_config`: seed, multi-GPU rank, torch threads, device.
+    pub fn load(registry: Registry<'p>, mut doc: Value, stop: Arc<AtomicBool>) -> Result<Self> {
+        let multi_gpu = config::opt_bool(&doc, "params.config.multi_gpu")?.unwrap_or(false);
+        let rank = multi_gpu.then(read_rank);
+        if let Some(r) = rank {
+            println!("global_rank = {} local_rank = {} world_size = {}", r.global, r.local, r.world_size);
+        }
+        let seed = match config::opt_i64(&doc, "params.seed")? {
+            Some(s) if s >= 0 => s as u64,
+            Some(s) => bail!("config key params.seed: expected a non-negative integer, got {s}"),
+            None => {
+                std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+            }
+        };
+        // The rank offset is applied once, to the seed everything else derives from.
+        let seed = seed + rank.map_or(0, |r| r.global);
+        println!("self.seed = {seed}");
+        config::set(&mut doc, "params.seed", Value::from(seed))?;
+        if seed != 0 {
+            tch::manual_seed(seed as i64);
+        }
+        set_threads(&doc, rank.map_or(1, |r| r.world_size.max(1)))?;
+        let device = resolve_device(&doc, rank)?;
+        config::set(&mut doc, "params.config.device", Value::from(device_name(device)))?;
+        Ok(Runner { registry, doc, seed, device, rank, stop, show_progress: true })
+    }
+
+    /// Turns the progress bar off (tests, benchmarks).
+    pub fn without_progress(mut self) -> Self {
+        self.show_progress = false;
+        self
+    }
+
+    /// The resolved config.
+    pub fn doc(&self) -> &Value {
+        &self.doc
+    }
+
+    /// rl_games' `run`: train or play, with an optional checkpoint and sigma override.
+    pub fn run(&self, mode: Mode, checkpoint: Option<&Path>, sigma: Option<f32>) -> Result<Outcome> {
+        match mode {
+            Mode::Train => self.run_train(checkpoint, sigma),
+            Mode::Play => self.run_play(checkpoint, sigma),
+        }
+    }
+
+    fn run_train(&self, checkpoint: Option<&Path>, sigma: Option<f32>) -> Result<Outcome> {
+        println!("Started to train");
+        let name = config::require_str(&self.doc, "params.config.name")?;
+        let train_dir = config::get(&self.doc, "params.config.train_dir").and_then(Value::as_str).unwrap_or("runs");
+        let full_name = config::get(&self.doc, "params.config.full_experiment_name").and_then(Value::as_str);
+        let run_dir = RunDir::create(Path::new(train_dir), &RunDir::experiment_name(name, full_name))?;
+        run_dir.write_params(&self.doc)?;
+        let summaries = run_dir.summaries();
+        let observer = HostObserver::new(Some(&summaries), Arc::clone(&self.stop), self.show_progress)?;
+        let env = self.create_env(&observer)?;
+        let algo = config::require_str(&self.doc, "params.algo.name")?;
+        let args = AlgoArgs {
+            params_json: self.params_json()?.into(),
+            env,
+            observer: observer.handle(),
+            run_dir: run_dir.root.to_string_lossy().into_owned().into(),
+            device: dl_device(self.device),
+            seed: self.seed,
+        };
+        let mut agent = self.registry.create_algo(algo, args)?;
+        if let Some(path) = checkpoint {
+            agent.restore(RStr::from(path.to_string_lossy().as_ref())).into_result().map_err(|e| anyhow!("{e}"))?;
+        }
+        if let Some(s) = sigma {
+            report_sigma(agent.set_sigma(s).into_result().map_err(|e| anyhow!("{e}"))?, &observer);
+        }
+        let result = agent.train().into_result().map_err(|e| anyhow!("{e}"));
+        observer.finish();
+        let summary = result?;
+        Ok(Outcome::Trained { summary, run_dir: run_dir.root })
+    }
+
+    fn run_play(&self, checkpoint: Option<&Path>, sigma: Option<f32>) -> Result<Outcome> {
+        println!("Started to play");
+        let observer = HostObserver::new(None, Arc::clone(&self.stop), false)?;
+        let env = self.create_env(&observer)?;
+        let algo = config::require_str(&self.doc, "params.algo.name")?;
+        let args = PlayerArgs {
+            params_json: self.params_json()?.into(),
+            env: RSome(env),
+            observer: observer.handle(),
+            device: dl_device(self.device),
+            seed: self.seed,
+        };
+        let mut player = self.registry.create_player(algo, args)?;
+        match checkpoint {
+            Some(path) => {
+                player.restore(RStr::from(path.to_string_lossy().as_ref())).into_result().map_err(|e| anyhow!("{e}"))?
+            }
+            None => observer.print("warning: no --checkpoint given; playing with an untrained policy"),
+        }
+        if let Some(s) = sigma {
+            report_sigma(player.set_sigma(s).into_result().map_err(|e| anyhow!("{e}"))?, &observer);
+        }
+        let stats = player.run().into_result().map_err(|e| anyhow!("{e}"))?;
+        observer.finish();
+        Ok(Outcome::Played(stats))
+    }
+
+    /// A player without an environment, for hosts that drive `act` themselves.
+    pub fn create_detached_player(&self, checkpoint: &Path) -> Result<rlhost_plugin_api::PlayerBox> {
+        let observer = HostObserver::new(None, Arc::clone(&self.stop), false)?;
+        let algo = config::require_str(&self.doc, "params.algo.name")?;
+        let args = PlayerArgs {
+            params_json: self.params_json()?.into(),
+            env: RNone,
+            observer: observer.handle(),
+            device: dl_device(self.device),
+            seed: self.seed,
+        };
+        let mut player = self.registry.create_player(algo, args)?;
+        player.restore(RStr::from(checkpoint.to_string_lossy().as_ref())).into_result().map_err(|e| anyhow!("{e}"))?;
+        Ok(player)
+    }
+
+    fn params_json(&self) -> Result<String> {
+        Ok(serde_json::to_string(&self.doc["params"])?)
+    }
+
+    /// Builds the environment named by `config.env_name`, wrapped for the agent's device.
+    fn create_env(&self, observer: &Arc<HostObserver>) -> Result<VecEnvBox> {
+        let env_name = config::require_str(&self.doc, "params.config.env_name")?;
+        let num_actors = config::opt_i64(&self.doc, "params.config.num_actors")?
+            .ok_or_else(|| anyhow!("config key params.config.num_actors is missing"))?;
+        if num_actors < 1 {
+            bail!("config key params.config.num_actors: expected a positive number of environments, got {num_actors}");
+        }
+        let env_config =
+            config::get(&self.doc, "params.config.env_config").cloned().unwrap_or(Value::Object(Default::default()));
+        let mut env_config = env_config;
+        let env_seed = match env_config.as_object_mut().and_then(|m| m.remove("seed")) {
+            Some(v) => {
+                v.as_u64().ok_or_else(|| {
+                    anyhow!("config key params.config.env_config.seed: expected a non-negative integer")
+                })? + self.rank.map_or(0, |r| r.global)
+            }
+            None => self.seed,
+        };
+        let env_device = match config::get(&self.doc, "params.config.env_config.device").and_then(Value::as_str) {
+            Some(d) => parse_device(d).map_err(|e| anyhow!("config key params.config.env_config.device: {e}"))?,
+            None => self.device,
+        };
+        if let Some(m) = env_config.as_object_mut() {
+            m.remove("device");
+        }
+        let args = EnvArgs {
+            config_json: serde_json::to_string(&env_config)?.into(),
+            num_envs: u32::try_from(num_actors).map_err(|_| anyhow!("num_actors {num_actors} is too large"))?,
+            seed: env_seed,
+            device: dl_device(env_device),
+        };
+        let env = self.registry.create_env(env_name, args)?;
+        let options = WrapperOptions {
+            clip_observations: config::opt_f64(&self.doc, "params.env.clip_observations")?,
+            clip_actions: config::opt_f64(&self.doc, "params.env.clip_actions")?,
+        };
+        let handle = EnvHandle::new(env).map_err(|e| anyhow!("env '{env_name}': {e}"))?;
+        Ok(HostEnv::new(handle, options, self.device, Arc::clone(observer)).boxed())
+    }
+}
+
+fn report_sigma(outcome: SigmaOverride, observer: &HostObserver) {
+    if outcome == SigmaOverride::NotFixed {
+        observer.print("Cannot set new sigma because fixed_sigma is False");
+    }
+}
+
+fn read_rank() -> Rank {
+    let var = |k: &str, default: u64| std::env::var(k).ok().and_then(|v| v.parse().ok()).unwrap_or(default);
+    Rank { local: var("LOCAL_RANK", 0), global: var("RANK", 0), world_size: var("WORLD_SIZE", 1) }
+}
+
+/// rl_games' `torch_threads`: `auto` = max(1, min(4, cores / world_size)), 0 = library default.
+fn set_threads(doc: &Value, world_size: u64) -> Result<()> {
+    let threads = match config::get(doc, "params.torch_threads") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) if s == "auto" => None,
+        Some(Value::Number(n)) => Some(
+            n.as_i64()
+                .ok_or_else(|| anyhow!("config key params.torch_threads: expected an integer or 'auto', got {n}"))?,
+        ),
+        Some(other) => {
+            bail!("config key params.torch_threads: expected an integer or 'auto', got {}", config::type_name(other))
+        }
+    };
+    let threads = match threads {
+        Some(0) => return Ok(()),
+        Some(n) if n > 0 => n,
+        Some(n) => bail!("config key params.torch_threads: expected a non-negative integer, got {n}"),
+        None => {
+            let cores = std::thread::available_parallelism().map_or(1, |n| n.get() as u64);
+            (cores / world_size).clamp(1, 4) as i64
+        }
+    };
+    tch::set_num_threads(threads as i32);
+    Ok(())
+}
+
+/// `config.device`, defaulting to `cuda:<LOCAL_RANK>` when CUDA is there and to the CPU otherwise.
+fn resolve_device(doc: &Value, rank: Option<Rank>) -> Result<Device> {
+    let device = match config::get(doc, "params.config.device").and_then(Value::as_str) {
+        Some(text) => parse_device(text).map_err(|e| anyhow!("config key params.config.device: {e}"))?,
+        None if tch::Cuda::is_available() => Device::Cuda(rank.map_or(0, |r| r.local as usize)),
+        None => Device::Cpu,
+    };
+    if let Device::Cuda(i) = device {
+        let count = if tch::Cuda::is_available() { tch::Cuda::device_count() as usize } else { 0 };
+        if i >= count {
+            bail!("config key params.config.device: cuda:{i} requested but {count} CUDA devices are available");
+        }
+    }
+    println!("current training device: {}", device_name(device));
+    Ok(device)
+}
+
+/// `cpu` or `cuda:N`.
+pub fn device_name(device: Device) -> String {
+    match device {
+        Device::Cuda(i) => format!("cuda:{i}"),
+        _ => "cpu".to_string(),
+    }
+}
