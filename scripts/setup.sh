@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Idempotent set-up for rlhost: PyTorch 2.13.0 (libtorch) in a venv cached under ~/.cache/rlhost,
+# a release build of the whole workspace, and the built plugins linked into plugins/lib.
+# A second run only checks and finishes in seconds.
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+TORCH_VERSION=2.13.0
+CACHE=${RLHOST_CACHE:-$HOME/.cache/rlhost}
+VENV=$CACHE/venv-torch-$TORCH_VERSION
+
+has_torch() {
+  "$VENV/bin/python" - "$TORCH_VERSION" <<'PY' 2>/dev/null
+import sys, torch
+sys.exit(0 if torch.__version__.split("+")[0] == sys.argv[1] else 1)
+PY
+}
+
+if ! has_torch; then
+  echo "setup: installing torch==$TORCH_VERSION into $VENV (about 5 GB, once per machine)" >&2
+  mkdir -p "$CACHE"
+  python3 -m venv "$VENV"
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check torch=="$TORCH_VERSION"
+  has_torch || { echo "setup: torch $TORCH_VERSION did not install into $VENV" >&2; exit 1; }
+fi
+ln -sfn "$VENV" "$ROOT/.venv"
+
+export LIBTORCH_USE_PYTORCH=1
+export PATH="$VENV/bin:$PATH"
+cd "$ROOT"
+cargo build --release --workspace --quiet
+
+# Discovery scans plugins/ and plugins/lib/: link the freshly built plugin libraries there.
+mkdir -p plugins/lib
+for lib in rlhost_classic_control rlhost_a2c_continuous rlhost_ppo_player; do
+  ln -sfn "$ROOT/target/release/lib$lib.so" "plugins/lib/lib$lib.so"
+done
