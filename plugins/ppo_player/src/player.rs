@@ -1,0 +1,291 @@
+//! The `a2c_continuous` player: rl_games' `PpoPlayerContinuous` restore, act and run loop (§8).
+use crate::checkpoint::Checkpoint;
+use crate::config::PlayerConfig;
+use crate::policy::{ActionMap, Policy};
+use rlhost_sdk::api::{DlDevice, ObserverBox};
+use rlhost_sdk::api::{PlayStats, PlayerArgs, PlayerBox, SigmaOverride};
+use rlhost_sdk::tensor::tch_device;
+use rlhost_sdk::{player_box, EnvHandle, ErrorKind, NativePlayer, PluginError, PluginResult};
+use std::path::Path;
+use tch::{Device, Kind, Tensor};
+
+/// rl_games' hard-coded step limit of one game loop.
+pub const MAX_STEPS: usize = 27_000;
+
+/// The player builder registered as `a2c_continuous`.
+pub fn create_player(args: PlayerArgs) -> PluginResult<PlayerBox> {
+    Ok(player_box(PpoPlayer::new(args)?))
+}
+
+/// A restored policy with its action mapping.
+struct Loaded {
+    policy: Policy,
+    actions: ActionMap,
+}
+
+/// rl_games' `PpoPlayerContinuous` on a boxed environment.
+pub struct PpoPlayer {
+    config: PlayerConfig,
+    env: Option<EnvHandle>,
+    observer: ObserverBox,
+    device: Device,
+    loaded: Option<Loaded>,
+}
+
+impl PpoPlayer {
+    /// Reads the config, wraps the environment and checks the device; no checkpoint yet.
+    pub fn new(args: PlayerArgs) -> PluginResult<Self> {
+        let config = PlayerConfig::from_params_json(args.params_json.as_str())?;
+        let device = checked_device(args.device)?;
+        let env = args.env.into_option().map(EnvHandle::new).transpose()?;
+        tch::manual_seed(args.seed as i64);
+        Ok(PpoPlayer { config, env, observer: args.observer, device, loaded: None })
+    }
+
+    /// The parsed settings.
+    pub fn config(&self) -> &PlayerConfig {
+        &self.config
+    }
+
+    fn loaded(&self) -> PluginResult<&Loaded> {
+        self.loaded.as_ref().ok_or_else(not_restored)
+    }
+
+    /// Restores the policy from `path` (see [`NativePlayer::restore`]).
+    fn restore_from(&mut self, path: &Path) -> PluginResult<()> {
+        self.observer.message(format!("=> loading checkpoint '{}'", path.display()).as_str().into());
+        let ckpt = Checkpoint::load(path)?;
+        if let Some(env) = &self.env {
+            let info = env.info();
+            if info.observation_shape.as_slice() != ckpt.observation_shape.as_slice() {
+                return Err(ckpt.error(format!(
+                    "observation shape {:?} does not match the environment's {:?}",
+                    ckpt.observation_shape,
+                    info.observation_shape.as_slice()
+                )));
+            }
+            if info.action_dim() != ckpt.action_dim {
+                return Err(ckpt.error(format!(
+                    "action dim {} does not match the environment's {}",
+                    ckpt.action_dim,
+                    info.action_dim()
+                )));
+            }
+        }
+        let normalize_input = match (self.config.normalize_input, ckpt.normalize_input) {
+            (Some(cfg), Some(trained)) if cfg != trained => {
+                return Err(ckpt.error(format!(
+                    "config.normalize_input is {cfg} but the checkpoint was trained with normalize_input={trained}"
+                )))
+            }
+            (Some(cfg), _) => cfg,
+            (None, Some(trained)) => trained,
+            (None, None) => ckpt.has("running_mean_std.running_mean"),
+        };
+        let policy = Policy::from_checkpoint(&ckpt, normalize_input, self.device)?;
+        let (low, high) = match &self.env {
+            Some(env) => (env.info().action_low.to_vec(), env.info().action_high.to_vec()),
+            None => match (&ckpt.action_low, &ckpt.action_high) {
+                (Some(l), Some(h)) => (l.clone(), h.clone()),
+                _ => (vec![-1.0; ckpt.action_dim], vec![1.0; ckpt.action_dim]),
+            },
+        };
+        let clip = self.config.clip_actions.or(ckpt.clip_actions).unwrap_or(true);
+        let actions = ActionMap::new(clip, &low, &high, self.device);
+        if let (Some(env), Some(state)) = (self.env.as_mut(), ckpt.raw("env_state")) {
+            if state.kind() == Kind::Uint8 && state.numel() > 0 {
+                let bytes: Vec<u8> = Vec::try_from(state.flatten(0, -1))
+                    .map_err(|e| ckpt.error(format!("cannot read env_state: {e}")))?;
+                env.set_state(&bytes)?;
+            }
+        }
+        self.loaded = Some(Loaded { policy, actions });
+        Ok(())
+    }
+
+    /// Plays the configured games (rl_games' `BasePlayer.run`).
+    fn play(&mut self) -> PluginResult<PlayStats> {
+        let _no_grad = tch::no_grad_guard();
+        let loaded = self.loaded.as_ref().ok_or_else(not_restored)?;
+        let env = self.env.as_mut().ok_or_else(|| {
+            PluginError::new(ErrorKind::Config, "player.run: this player was built without an environment")
+        })?;
+        let cfg = &self.config;
+        let observer = &self.observer;
+        let info = env.info().clone();
+        let n = env.num_envs();
+        let agents = info.agents.max(1) as i64;
+        let env_device = env.device();
+        let bufs = env.step_buffers();
+        let mut actions = Tensor::zeros([n, info.action_dim() as i64], (Kind::Float, env_device));
+
+        let n_games = cfg.games_num.saturating_mul(cfg.n_game_life);
+        let mut games_played: u64 = 0;
+        let (mut sum_rewards, mut sum_steps) = (0.0f64, 0.0f64);
+        let mut game = 0u64;
+        'games: while game < n_games {
+            game += 1;
+            if games_played >= n_games || observer.should_stop() {
+                break;
+            }
+            env.reset(&bufs.obs)?;
+            let mut cr = Tensor::zeros([n], (Kind::Float, env_device));
+            let mut steps = Tensor::zeros([n], (Kind::Float, env_device));
+            for _ in 0..MAX_STEPS {
+                if observer.should_stop() {
+                    break 'games;
+                }
+                let a = policy_actions(loaded, &bufs.obs, cfg.deterministic)?;
+                actions.copy_(&a);
+                env.step(&actions, &bufs)?;
+                cr += &bufs.rewards;
+                steps += 1.0;
+                let done = bufs.dones();
+                let all_done = done.nonzero().squeeze_dim(1);
+                let done_idx = if agents > 1 { all_done.slice(0, None, None, agents) } else { all_done };
+                let done_count = done_idx.size()[0] as u64;
+                games_played += done_count;
+                if done_count > 0 {
+                    let cur_rewards = cr.index_select(0, &done_idx).sum(Kind::Float).double_value(&[]);
+                    let cur_steps = steps.index_select(0, &done_idx).sum(Kind::Float).double_value(&[]);
+                    let keep = done.to_kind(Kind::Float).neg() + 1.0;
+                    cr *= &keep;
+                    steps *= &keep;
+                    sum_rewards += cur_rewards;
+                    sum_steps += cur_steps;
+                    if cfg.print_stats {
+                        let k = done_count as f64;
+                        let line = format!("reward: {:.2} steps: {:.1}", cur_rewards / k, cur_steps / k);
+                        observer.message(line.as_str().into());
+                    }
+                    if n / agents == 1 || games_played >= n_games {
+                        break;
+                    }
+                }
+            }
+        }
+
+        let life = cfg.n_game_life as f64;
+        let mean_reward = sum_rewards / games_played as f64 * life;
+        let mean_steps = sum_steps / games_played as f64 * life;
+        observer.message(py_float(sum_rewards).as_str().into());
+        let line = format!("av reward: {} av steps: {}", py_float(mean_reward), py_float(mean_steps));
+        observer.message(line.as_str().into());
+        Ok(PlayStats { games: games_played, mean_reward, mean_steps })
+    }
+
+    /// One policy step on caller tensors (see [`NativePlayer::act`]).
+    fn act_on(&self, obs: &Tensor, out: &mut Tensor, deterministic: bool) -> PluginResult<()> {
+        let _no_grad = tch::no_grad_guard();
+        let loaded = self.loaded()?;
+        let d = loaded.policy.input_dim;
+        let a = loaded.policy.action_dim;
+        if obs.kind() != Kind::Float {
+            return Err(shape_error(format!("act: obs must be float32, got {:?}", obs.kind())));
+        }
+        let dims = obs.size();
+        if dims.len() < 2 || dims[1..].iter().product::<i64>() != d || (dims.len() > 2 && dims[1..].contains(&0)) {
+            return Err(shape_error(format!("act: obs must have shape (N, {d}), got {dims:?}")));
+        }
+        let n = dims[0];
+        if out.kind() != Kind::Float {
+            return Err(shape_error(format!("act: actions must be float32, got {:?}", out.kind())));
+        }
+        if out.size() != [n, a] {
+            return Err(shape_error(format!(
+                "act: actions must have shape ({n}, {a}) to match obs, got {:?}",
+                out.size()
+            )));
+        }
+        let result = policy_actions(loaded, obs, deterministic)?;
+        out.f_copy_(&result).map_err(|e| rlhost_sdk::tch_error(ErrorKind::Device, "act: cannot write actions", e))?;
+        Ok(())
+    }
+}
+
+impl NativePlayer for PpoPlayer {
+    fn restore(&mut self, path: &Path) -> Result<(), PluginError> {
+        self.restore_from(path)
+    }
+
+    fn set_sigma(&mut self, sigma: f32) -> Result<SigmaOverride, PluginError> {
+        let loaded = self.loaded.as_mut().ok_or_else(not_restored)?;
+        Ok(loaded.policy.set_fixed_sigma(sigma))
+    }
+
+    fn run(&mut self) -> Result<PlayStats, PluginError> {
+        self.play()
+    }
+
+    fn act(&mut self, obs: &Tensor, actions: &mut Tensor, deterministic: bool) -> Result<(), PluginError> {
+        self.act_on(obs, actions, deterministic)
+    }
+}
+
+/// Env-unit actions for a (N, *obs) batch on any device; the result is on the policy's device.
+fn policy_actions(loaded: &Loaded, obs: &Tensor, deterministic: bool) -> PluginResult<Tensor> {
+    let policy = &loaded.policy;
+    let n = obs.size()[0];
+    let x = obs.to_device(policy.device()).reshape([n, policy.input_dim]);
+    let raw = policy.actions(&x, deterministic);
+    Ok(loaded.actions.apply(&raw))
+}
+
+fn not_restored() -> PluginError {
+    PluginError::new(ErrorKind::Checkpoint, "no checkpoint restored: call restore(path) before set_sigma, run or act")
+}
+
+fn shape_error(msg: String) -> PluginError {
+    PluginError::new(ErrorKind::Shape, msg)
+}
+
+/// The tch device for `device`, failing early when CUDA is requested but absent.
+fn checked_device(device: DlDevice) -> PluginResult<Device> {
+    let d = tch_device(device)?;
+    if let Device::Cuda(i) = d {
+        let count = tch::Cuda::device_count();
+        if (i as i64) >= count {
+            return Err(PluginError::new(
+                ErrorKind::Device,
+                format!("player device {device} is unavailable ({count} CUDA devices visible)"),
+            ));
+        }
+    }
+    Ok(d)
+}
+
+/// Formats a float as Python's `repr` does (`18.0`, `3.6`, `1e-05`, `1e+16`, `nan`, `inf`).
+pub fn py_float(x: f64) -> String {
+    if x.is_nan() {
+        return "nan".into();
+    }
+    if x.is_infinite() {
+        return if x > 0.0 { "inf" } else { "-inf" }.into();
+    }
+    if x == 0.0 {
+        return if x.is_sign_negative() { "-0.0" } else { "0.0" }.into();
+    }
+    let sci = format!("{:e}", x.abs());
+    let (mantissa, exp) = sci.split_once('e').expect("LowerExp has an exponent");
+    let exp: i32 = exp.parse().expect("LowerExp exponent is an integer");
+    let digits: String = mantissa.chars().filter(|c| *c != '.').collect();
+    let decpt = exp + 1;
+    let body = if decpt > -4 && decpt <= 16 {
+        if decpt <= 0 {
+            format!("0.{}{digits}", "0".repeat((-decpt) as usize))
+        } else if decpt as usize >= digits.len() {
+            format!("{digits}{}.0", "0".repeat(decpt as usize - digits.len()))
+        } else {
+            let (int, frac) = digits.split_at(decpt as usize);
+            format!("{int}.{frac}")
+        }
+    } else {
+        let m = if digits.len() == 1 { digits } else { format!("{}.{}", &digits[..1], &digits[1..]) };
+        format!("{m}e{}{:02}", if exp < 0 { '-' } else { '+' }, exp.abs())
+    };
+    if x < 0.0 {
+        format!("-{body}")
+    } else {
+        body
+    }
+}
