@@ -1,0 +1,3 @@
+fn main() {
+    rlhost_build::link_libtorch();
+}
