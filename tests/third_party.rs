@@ -1,0 +1,80 @@
+//! Third parties: plugins built out of tree against the SDK alone, loaded by the unchanged host.
+mod common;
+
+use common::*;
+use std::collections::hash_map::DefaultHasher;
+use std::hash::Hasher;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// Builds an example crate from `examples/<name>` (its own Cargo workspace) into the same
+/// target folder, and returns its library.
+fn build_example(name: &str) -> PathBuf {
+    let root = workspace_root();
+    let target_root = target_dir().parent().expect("target root").to_path_buf();
+    let release = target_dir().file_name().is_some_and(|n| n == "release");
+    let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    cmd.current_dir(root.join("examples").join(name))
+        .args(["build", "--quiet", "--locked"])
+        .env("CARGO_TARGET_DIR", &target_root);
+    if release {
+        cmd.arg("--release");
+    }
+    let status = cmd.status().expect("cargo runs");
+    assert!(status.success(), "building examples/{name} failed");
+    let lib = target_dir().join(format!("librlhost_example_{name}.so"));
+    assert!(lib.is_file(), "{} missing", lib.display());
+    lib
+}
+
+/// A hash of a file's bytes, to show the host binary is untouched.
+fn file_hash(path: &Path) -> u64 {
+    let mut h = DefaultHasher::new();
+    h.write(&std::fs::read(path).expect("readable"));
+    h.finish()
+}
+
+/// The classic-control plugin, built from the workspace.
+fn classic_control() -> PathBuf {
+    built_library("rlhost-plugin-classic-control", "rlhost_classic_control")
+}
+
+const REINFORCE_CONFIG: &str = r#"
+params:
+  seed: 1
+  algo: {name: reinforce}
+  config:
+    name: reinforce_pendulum
+    env_name: Pendulum-v1
+    env_config: {init_at_random_ep_len: true}
+    num_actors: 128
+    device: cpu
+    horizon_length: 32
+    gamma: 0.95
+    learning_rate: 1e-3
+    reward_shaper: {scale_value: 0.1}
+    max_epochs: 100
+"#;
+
+#[test]
+fn an_out_of_tree_algorithm_learns_pendulum_with_the_unchanged_host() {
+    let host_before = file_hash(&rlhost_bin());
+    let plugin = build_example("reinforce");
+    let dir = plugin_dir(&[plugin, classic_control()]);
+    std::fs::write(dir.path().join("reinforce.yaml"), REINFORCE_CONFIG).unwrap();
+    let out = run_rlhost(dir.path(), &["train", "--plugin-dir", ".", "--config", "reinforce.yaml"]);
+    let (stdout, stderr) = texts(&out);
+    assert!(out.status.success(), "stdout:\n{stdout}\nstderr:\n{stderr}");
+    let returns: Vec<f64> = stdout
+        .lines()
+        .filter(|l| l.starts_with("reinforce epoch "))
+        .map(|l| l.rsplit(' ').next().unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(returns.len(), 100, "{stdout}");
+    let mean = |xs: &[f64]| xs.iter().sum::<f64>() / xs.len() as f64;
+    // Epochs 11-20 see full episodes of the barely trained policy; compare the last ten with them.
+    let (early, late) = (mean(&returns[10..20]), mean(&returns[90..]));
+    assert!(late > early + 50.0, "mean return went from {early:.1} to {late:.1}");
+    assert!(dir.path().join("runs").read_dir().unwrap().count() == 1);
+    assert_eq!(file_hash(&rlhost_bin()), host_before, "the host binary was not rebuilt");
+}
