@@ -29,6 +29,31 @@ pub enum Command {
     Play(PlayArgs),
     /// List the plugins found and why any were refused.
     Plugins(PluginArgs),
+    /// Measure env throughput, the plugin boundary and an epoch's time split.
+    Bench(BenchArgs),
+}
+
+/// `rlhost bench`.
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// Config, plugins and overrides.
+    #[command(flatten)]
+    pub run: RunOptions,
+    /// Training epochs to time (0 skips training).
+    #[arg(long, default_value_t = 20)]
+    pub epochs: u32,
+    /// Leading epochs left out of the averages.
+    #[arg(long = "warmup-epochs", default_value_t = 2)]
+    pub warmup_epochs: u32,
+    /// Environment batch sizes for the step benchmark.
+    #[arg(long = "env-sizes", value_delimiter = ',', default_value = "256,4096,65536")]
+    pub env_sizes: Vec<u32>,
+    /// Steps timed per batch size.
+    #[arg(long = "env-steps", default_value_t = 200)]
+    pub env_steps: u32,
+    /// Also write the report as JSON to this file.
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
 }
 
 /// Where plugins come from.
@@ -116,6 +141,7 @@ pub fn run(cli: Cli) -> Result<()> {
             }
             execute(Mode::Train, &args.run, doc)
         }
+        Command::Bench(args) => bench(&args),
         Command::Play(args) => {
             let mut doc = load_doc(&args.run)?;
             if let Some(n) = args.games {
@@ -184,7 +210,7 @@ fn execute(mode: Mode, opts: &RunOptions, doc: Value) -> Result<()> {
     install_ctrlc(Arc::clone(&stop));
     let runner = Runner::load(registry, doc, stop)?;
     match runner.run(mode, checkpoint.as_deref(), opts.sigma)? {
-        Outcome::Trained { summary, run_dir } => {
+        Outcome::Trained { summary, run_dir, .. } => {
             let how = if summary.interrupted { "interrupted" } else { "finished" };
             println!(
                 "training {how} at epoch {} after {} frames; best reward {:.2}; run folder {}",
@@ -200,6 +226,35 @@ fn execute(mode: Mode, opts: &RunOptions, doc: Value) -> Result<()> {
                 stats.games, stats.mean_reward, stats.mean_steps
             );
         }
+    }
+    Ok(())
+}
+
+fn bench(args: &BenchArgs) -> Result<()> {
+    let mut doc = load_doc(&args.run)?;
+    let train_dir = std::env::temp_dir().join(format!("rlhost-bench-{}", std::process::id()));
+    config::set(&mut doc, "params.config.train_dir", Value::from(train_dir.to_string_lossy().into_owned()))?;
+    config::set(&mut doc, "params.config.full_experiment_name", Value::from("bench"))?;
+    config::set(&mut doc, "params.config.max_epochs", Value::from(args.epochs))?;
+    config::set(&mut doc, "params.config.print_stats", Value::from(false))?;
+    let set = load_plugins(&args.run.plugins);
+    let registry = Registry::new(&set.loaded, &args.run.plugins.plugin_ids);
+    let runner = Runner::load(registry, doc, Arc::new(AtomicBool::new(false)))?.without_progress();
+    let plan = crate::bench::BenchPlan {
+        env_sizes: args.env_sizes.clone(),
+        env_steps: args.env_steps,
+        epochs: args.epochs,
+        warmup_epochs: args.warmup_epochs,
+    };
+    let envs = crate::bench::env_throughput(&runner, &plan)?;
+    let boundary = crate::bench::boundary_call_ns(&runner)?;
+    let split = if plan.epochs > 0 { Some(crate::bench::epoch_split(&runner, &plan)?) } else { None };
+    let _ = std::fs::remove_dir_all(&train_dir);
+    println!("{}", crate::bench::to_table(&envs, boundary, split.as_ref()));
+    if let Some(path) = &args.json {
+        let report = crate::bench::to_json(&envs, boundary, split.as_ref(), runner.doc());
+        std::fs::write(path, serde_json::to_string_pretty(&report)?)
+            .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
     }
     Ok(())
 }

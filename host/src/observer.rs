@@ -5,7 +5,7 @@ use rlhost_plugin_api::abi_stable::sabi_trait::TD_Opaque;
 use rlhost_plugin_api::abi_stable::std_types::{RSlice, RStr};
 use rlhost_plugin_api::observer::EpochProgress;
 use rlhost_plugin_api::{Observer, ObserverBox, Observer_TO, Scalar};
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::io::IsTerminal;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -24,6 +24,8 @@ pub struct HostObserver {
     stop: Arc<AtomicBool>,
     /// Write errors are reported once, not on every scalar.
     tb_failed: AtomicBool,
+    /// Every scalar received, by tag, in arrival order (benchmarks read them back).
+    series: Mutex<BTreeMap<String, Vec<f64>>>,
 }
 
 /// Recent episode returns and lengths.
@@ -91,6 +93,7 @@ impl HostObserver {
             started: Instant::now(),
             stop,
             tb_failed: AtomicBool::new(false),
+            series: Mutex::new(BTreeMap::new()),
         }))
     }
 
@@ -135,7 +138,18 @@ impl HostObserver {
         }
     }
 
+    /// Every value received for each scalar tag so far.
+    pub fn scalar_series(&self) -> BTreeMap<String, Vec<f64>> {
+        self.series.lock().expect("series lock").clone()
+    }
+
     fn on_scalars(&self, values: &[Scalar]) {
+        {
+            let mut series = self.series.lock().expect("series lock");
+            for s in values {
+                series.entry(s.tag.to_string()).or_default().push(s.value);
+            }
+        }
         let mut guard = self.events.lock().expect("events lock");
         let Some(writer) = guard.as_mut() else { return };
         for s in values {

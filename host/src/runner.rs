@@ -10,6 +10,7 @@ use rlhost_plugin_api::{AlgoArgs, EnvArgs, PlayStats, PlayerArgs, SigmaOverride,
 use rlhost_sdk::tensor::{dl_device, parse_device};
 use rlhost_sdk::EnvHandle;
 use serde_json::Value;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
@@ -27,8 +28,8 @@ pub enum Mode {
 /// What a run produced.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Outcome {
-    /// Training finished (or was interrupted); the run folder is given.
-    Trained { summary: TrainSummary, run_dir: PathBuf },
+    /// Training finished (or was interrupted); the run folder and every scalar reported are given.
+    Trained { summary: TrainSummary, run_dir: PathBuf, scalars: BTreeMap<String, Vec<f64>> },
     /// Playing finished.
     Played(PlayStats),
 }
@@ -78,6 +79,7 @@ impl<'p> Runner<'p> {
             tch::manual_seed(seed as i64);
         }
         set_threads(&doc, rank.map_or(1, |r| r.world_size.max(1)))?;
+        resolve_num_actors(&mut doc)?;
         let device = resolve_device(&doc, rank)?;
         config::set(&mut doc, "params.config.device", Value::from(device_name(device)))?;
         Ok(Runner { registry, doc, seed, device, rank, stop, show_progress: true })
@@ -131,7 +133,7 @@ impl<'p> Runner<'p> {
         let result = agent.train().into_result().map_err(|e| anyhow!("{e}"));
         observer.finish();
         let summary = result?;
-        Ok(Outcome::Trained { summary, run_dir: run_dir.root })
+        Ok(Outcome::Trained { summary, run_dir: run_dir.root, scalars: observer.scalar_series() })
     }
 
     fn run_play(&self, checkpoint: Option<&Path>, sigma: Option<f32>) -> Result<Outcome> {
@@ -183,6 +185,16 @@ impl<'p> Runner<'p> {
 
     /// Builds the environment named by `config.env_name`, wrapped for the agent's device.
     fn create_env(&self, observer: &Arc<HostObserver>) -> Result<VecEnvBox> {
+        let handle = self.create_raw_env(None)?;
+        let options = WrapperOptions {
+            clip_observations: config::opt_f64(&self.doc, "params.env.clip_observations")?,
+            clip_actions: config::opt_f64(&self.doc, "params.env.clip_actions")?,
+        };
+        Ok(HostEnv::new(handle, options, self.device, Arc::clone(observer)).boxed())
+    }
+
+    /// Builds the configured environment without the wrapper, optionally with another count.
+    pub fn create_raw_env(&self, num_envs: Option<u32>) -> Result<EnvHandle> {
         let env_name = config::require_str(&self.doc, "params.config.env_name")?;
         let num_actors = config::opt_i64(&self.doc, "params.config.num_actors")?
             .ok_or_else(|| anyhow!("config key params.config.num_actors is missing"))?;
@@ -209,18 +221,37 @@ impl<'p> Runner<'p> {
         }
         let args = EnvArgs {
             config_json: serde_json::to_string(&env_config)?.into(),
-            num_envs: u32::try_from(num_actors).map_err(|_| anyhow!("num_actors {num_actors} is too large"))?,
+            num_envs: match num_envs {
+                Some(n) => n,
+                None => u32::try_from(num_actors).map_err(|_| anyhow!("num_actors {num_actors} is too large"))?,
+            },
             seed: env_seed,
             device: dl_device(env_device),
         };
         let env = self.registry.create_env(env_name, args)?;
-        let options = WrapperOptions {
-            clip_observations: config::opt_f64(&self.doc, "params.env.clip_observations")?,
-            clip_actions: config::opt_f64(&self.doc, "params.env.clip_actions")?,
-        };
-        let handle = EnvHandle::new(env).map_err(|e| anyhow!("env '{env_name}': {e}"))?;
-        Ok(HostEnv::new(handle, options, self.device, Arc::clone(observer)).boxed())
+        EnvHandle::new(env).map_err(|e| anyhow!("env '{env_name}': {e}"))
     }
+
+    /// The training device.
+    pub fn device(&self) -> Device {
+        self.device
+    }
+}
+
+/// Isaac Lab's `num_actors: -1`: take the environment's count, `env_config.num_envs`.
+fn resolve_num_actors(doc: &mut Value) -> Result<()> {
+    if config::opt_i64(doc, "params.config.num_actors")? != Some(-1) {
+        return Ok(());
+    }
+    let count = doc
+        .pointer_mut("/params/config/env_config")
+        .and_then(Value::as_object_mut)
+        .and_then(|m| m.remove("num_envs"))
+        .ok_or_else(|| {
+            anyhow!("config key params.config.num_actors is -1 (take the environment's count) but params.config.env_config.num_envs is not set")
+        })?;
+    let count = count.as_u64().filter(|&n| n > 0).ok_or_else(|| anyhow!("config key params.config.env_config.num_envs: expected a positive integer, got {count}"))?;
+    config::set(doc, "params.config.num_actors", Value::from(count))
 }
 
 fn report_sigma(outcome: SigmaOverride, observer: &HostObserver) {

@@ -12,9 +12,10 @@ use rlhost_plugin_api::{
 use std::path::Path;
 use tch::Tensor;
 
-/// The error for a builder name the plugin does not offer.
-pub fn unknown_builder(kind: &str, name: &str) -> PluginError {
-    PluginError::new(ErrorKind::NotFound, format!("this plugin has no {kind} builder named '{name}'"))
+/// The error for a builder name the plugin does not offer, listing the ones it does.
+pub fn unknown_builder(kind: &str, name: &str, known: &[&str]) -> PluginError {
+    let known = if known.is_empty() { "none".to_string() } else { known.join(", ") };
+    PluginError::new(ErrorKind::NotFound, format!("unknown {kind} '{name}' (known: {known})"))
 }
 
 /// A batched environment written against tch tensors.

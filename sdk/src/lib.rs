@@ -92,7 +92,7 @@ macro_rules! export_plugin {
             let name = name.as_str().to_string();
             $crate::guard(move || {
                 $(if name == $algo_name { return $algo_fn(args); })*
-                Err($crate::adapt::unknown_builder("algorithm", &name))
+                Err($crate::adapt::unknown_builder("algorithm", &name, &[$($algo_name),*]))
             })
         }
 
@@ -104,7 +104,7 @@ macro_rules! export_plugin {
             let name = name.as_str().to_string();
             $crate::guard(move || {
                 $(if name == $player_name { return $player_fn(args); })*
-                Err($crate::adapt::unknown_builder("player", &name))
+                Err($crate::adapt::unknown_builder("player", &name, &[$($player_name),*]))
             })
         }
 
@@ -116,7 +116,7 @@ macro_rules! export_plugin {
             let name = name.as_str().to_string();
             $crate::guard(move || {
                 $(if name == $env_name { return $env_fn(args); })*
-                Err($crate::adapt::unknown_builder("environment", &name))
+                Err($crate::adapt::unknown_builder("environment", &name, &[$($env_name),*]))
             })
         }
     };
