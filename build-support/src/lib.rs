@@ -7,10 +7,7 @@ use std::path::{Path, PathBuf};
 
 /// The libtorch library folder exported by `rlhost-sdk`'s build script, or by torch-sys itself.
 pub fn libtorch_lib_dir() -> Option<PathBuf> {
-    ["DEP_RLHOST_SDK_LIBTORCH_LIB", "DEP_TCH_LIBTORCH_LIB"]
-        .iter()
-        .find_map(|key| std::env::var_os(key))
-        .map(PathBuf::from)
+    ["DEP_RLHOST_SDK_LIBTORCH_LIB", "DEP_TCH_LIBTORCH_LIB"].iter().find_map(std::env::var_os).map(PathBuf::from)
 }
 
 /// Adds an rpath to libtorch and links `libtorch_cuda` when it exists, for this crate's

@@ -202,7 +202,10 @@ pub fn to_json(envs: &[EnvThroughput], boundary_ns: f64, split: Option<&EpochSpl
 pub fn to_table(envs: &[EnvThroughput], boundary_ns: f64, split: Option<&EpochSplit>) -> String {
     let mut out = String::new();
     out.push_str("env steps per second (through the plugin API | through the host wrapper)\n");
-    out.push_str(&format!("{:>8}  {:>14}  {:>14}  {:>12}  {:>16}\n", "envs", "api", "wrapped", "step (us)", "1 ABI call/step"));
+    out.push_str(&format!(
+        "{:>8}  {:>14}  {:>14}  {:>12}  {:>16}\n",
+        "envs", "api", "wrapped", "step (us)", "1 ABI call/step"
+    ));
     for r in envs {
         out.push_str(&format!(
             "{:>8}  {:>14.0}  {:>14.0}  {:>12.1}  {:>15.4}%\n",

@@ -88,12 +88,15 @@ pub fn apply_override(doc: &mut Value, text: &str) -> Result<()> {
     let mut value: Value = serde_norway::from_str(raw).unwrap_or_else(|_| Value::String(raw.to_string()));
     coerce_numeric_strings(&mut value);
     if let Some(current) = get(doc, &path) {
-        let fits = match (current, &value) {
-            (Value::Number(_), Value::Number(_)) | (Value::Bool(_), Value::Bool(_)) => true,
-            (Value::String(_), _) | (Value::Null, _) => true,
-            (Value::Array(_), Value::Array(_)) | (Value::Object(_), Value::Object(_)) => true,
-            _ => false,
-        };
+        let fits = matches!(
+            (current, &value),
+            (Value::Number(_), Value::Number(_))
+                | (Value::Bool(_), Value::Bool(_))
+                | (Value::String(_), _)
+                | (Value::Null, _)
+                | (Value::Array(_), Value::Array(_))
+                | (Value::Object(_), Value::Object(_))
+        );
         if !fits {
             bail!(
                 "override {path}={raw}: expected {} like the config's {current}, got {}",

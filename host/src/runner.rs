@@ -250,7 +250,9 @@ fn resolve_num_actors(doc: &mut Value) -> Result<()> {
         .ok_or_else(|| {
             anyhow!("config key params.config.num_actors is -1 (take the environment's count) but params.config.env_config.num_envs is not set")
         })?;
-    let count = count.as_u64().filter(|&n| n > 0).ok_or_else(|| anyhow!("config key params.config.env_config.num_envs: expected a positive integer, got {count}"))?;
+    let count = count.as_u64().filter(|&n| n > 0).ok_or_else(|| {
+        anyhow!("config key params.config.env_config.num_envs: expected a positive integer, got {count}")
+    })?;
     config::set(doc, "params.config.num_actors", Value::from(count))
 }
 
