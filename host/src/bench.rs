@@ -43,7 +43,7 @@ pub struct EnvThroughput {
 pub fn env_throughput(runner: &Runner<'_>, plan: &BenchPlan) -> Result<Vec<EnvThroughput>> {
     let mut rows = Vec::new();
     for &n in &plan.env_sizes {
-        let mut env = runner.create_raw_env(Some(n))?;
+        let mut env = runner.create_raw_env(Mode::Train, Some(n))?;
         let actions = random_actions(&env);
         let api = time_steps(&mut env, &actions, plan.env_steps)?;
         let observer = HostObserver::new(None, Arc::new(AtomicBool::new(false)), false)?;
@@ -94,7 +94,7 @@ fn sync(device: tch::Device) {
 
 /// Nanoseconds per call of a method that crosses the boundary and does nothing (`set_train_info`).
 pub fn boundary_call_ns(runner: &Runner<'_>) -> Result<f64> {
-    let mut env = runner.create_raw_env(Some(1))?;
+    let mut env = runner.create_raw_env(Mode::Train, Some(1))?;
     let calls = 200_000u32;
     let start = Instant::now();
     for i in 0..calls {

@@ -113,7 +113,7 @@ impl<'p> Runner<'p> {
         run_dir.write_params(&self.doc)?;
         let summaries = run_dir.summaries();
         let observer = HostObserver::new(Some(&summaries), Arc::clone(&self.stop), self.show_progress)?;
-        let env = self.create_env(&observer)?;
+        let env = self.create_env(Mode::Train, &observer)?;
         let algo = config::require_str(&self.doc, "params.algo.name")?;
         let args = AlgoArgs {
             params_json: self.params_json()?.into(),
@@ -139,7 +139,7 @@ impl<'p> Runner<'p> {
     fn run_play(&self, checkpoint: Option<&Path>, sigma: Option<f32>) -> Result<Outcome> {
         println!("Started to play");
         let observer = HostObserver::new(None, Arc::clone(&self.stop), false)?;
-        let env = self.create_env(&observer)?;
+        let env = self.create_env(Mode::Play, &observer)?;
         let algo = config::require_str(&self.doc, "params.algo.name")?;
         let args = PlayerArgs {
             params_json: self.params_json()?.into(),
@@ -184,8 +184,8 @@ impl<'p> Runner<'p> {
     }
 
     /// Builds the environment named by `config.env_name`, wrapped for the agent's device.
-    fn create_env(&self, observer: &Arc<HostObserver>) -> Result<VecEnvBox> {
-        let handle = self.create_raw_env(None)?;
+    fn create_env(&self, mode: Mode, observer: &Arc<HostObserver>) -> Result<VecEnvBox> {
+        let handle = self.create_raw_env(mode, None)?;
         let options = WrapperOptions {
             clip_observations: config::opt_f64(&self.doc, "params.env.clip_observations")?,
             clip_actions: config::opt_f64(&self.doc, "params.env.clip_actions")?,
@@ -194,31 +194,38 @@ impl<'p> Runner<'p> {
     }
 
     /// Builds the configured environment without the wrapper, optionally with another count.
-    pub fn create_raw_env(&self, num_envs: Option<u32>) -> Result<EnvHandle> {
+    ///
+    /// As rl_games' player does, play mode takes `config.player.env_config` when it is given.
+    pub fn create_raw_env(&self, mode: Mode, num_envs: Option<u32>) -> Result<EnvHandle> {
         let env_name = config::require_str(&self.doc, "params.config.env_name")?;
         let num_actors = config::opt_i64(&self.doc, "params.config.num_actors")?
             .ok_or_else(|| anyhow!("config key params.config.num_actors is missing"))?;
         if num_actors < 1 {
             bail!("config key params.config.num_actors: expected a positive number of environments, got {num_actors}");
         }
-        let env_config =
-            config::get(&self.doc, "params.config.env_config").cloned().unwrap_or(Value::Object(Default::default()));
-        let mut env_config = env_config;
+        let env_config_path = match mode {
+            Mode::Play if config::get(&self.doc, "params.config.player.env_config").is_some() => {
+                "params.config.player.env_config"
+            }
+            _ => "params.config.env_config",
+        };
+        let mut env_config =
+            config::get(&self.doc, env_config_path).cloned().unwrap_or(Value::Object(Default::default()));
         let env_seed = match env_config.as_object_mut().and_then(|m| m.remove("seed")) {
             Some(v) => {
-                v.as_u64().ok_or_else(|| {
-                    anyhow!("config key params.config.env_config.seed: expected a non-negative integer")
-                })? + self.rank.map_or(0, |r| r.global)
+                v.as_u64()
+                    .ok_or_else(|| anyhow!("config key {env_config_path}.seed: expected a non-negative integer"))?
+                    + self.rank.map_or(0, |r| r.global)
             }
             None => self.seed,
         };
-        let env_device = match config::get(&self.doc, "params.config.env_config.device").and_then(Value::as_str) {
-            Some(d) => parse_device(d).map_err(|e| anyhow!("config key params.config.env_config.device: {e}"))?,
+        let env_device = match env_config.as_object_mut().and_then(|m| m.remove("device")) {
+            Some(Value::String(d)) => {
+                parse_device(&d).map_err(|e| anyhow!("config key {env_config_path}.device: {e}"))?
+            }
+            Some(other) => bail!("config key {env_config_path}.device: expected a string, got {other}"),
             None => self.device,
         };
-        if let Some(m) = env_config.as_object_mut() {
-            m.remove("device");
-        }
         let args = EnvArgs {
             config_json: serde_json::to_string(&env_config)?.into(),
             num_envs: match num_envs {
