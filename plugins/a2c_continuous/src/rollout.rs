@@ -1,0 +1,211 @@
+//! Experience collection (spec §4.3–§4.4): H steps of N environments into preallocated (H, N, …)
+//! buffers, all on the training device, then bootstrap values and GAE.
+use crate::config::{PpoConfig, RewardShaper};
+use crate::gae::compute_gae;
+use crate::model::Model;
+use rlhost_sdk::{EnvHandle, PluginError, StepTensors};
+use std::time::Instant;
+use tch::{Device, Kind, Tensor};
+
+/// Preallocated rollout storage; row `t` of every buffer is written at step `t`.
+#[derive(Debug)]
+pub struct RolloutBuffers {
+    /// (H, N, *obs_shape).
+    pub obs: Tensor,
+    /// Unclipped sampled actions (H, N, A).
+    pub actions: Tensor,
+    /// (H, N).
+    pub neglogp: Tensor,
+    /// De-normalised values (H, N).
+    pub values: Tensor,
+    /// (H, N, A).
+    pub mus: Tensor,
+    /// (H, N, A).
+    pub sigmas: Tensor,
+    /// Shaped (+ bootstrap) rewards (H, N).
+    pub rewards: Tensor,
+    /// Done flag produced by the previous step (H, N), float32.
+    pub dones: Tensor,
+    /// Per step: [finished episodes, Σ raw return, Σ shaped return, Σ length] of the finished ones (H, 4).
+    pub episode_sums: Tensor,
+}
+
+/// What is carried from one rollout to the next (and stored in checkpoints under `rollout.*`).
+#[derive(Debug)]
+pub struct Carry {
+    /// Current observations (N, *obs_shape).
+    pub obs: Tensor,
+    /// Done flags of the last step (N,), float32; ones after a reset (quirk 11).
+    pub dones: Tensor,
+    /// Running episode [raw return, shaped return, length] per env (N, 3).
+    pub episode: Tensor,
+}
+
+/// Timings of one rollout, in seconds.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RolloutTimes {
+    /// Inside `env.step` only.
+    pub env_step: f64,
+    /// Rollout + bootstrap + GAE (rl_games' `play_time`).
+    pub play: f64,
+    /// GAE only.
+    pub gae: f64,
+}
+
+/// Rollout state: buffers, carry, env-side buffers and the action mapping.
+#[derive(Debug)]
+pub struct Rollout {
+    pub buf: RolloutBuffers,
+    pub carry: Carry,
+    /// Advantages (H, N) of the last rollout.
+    pub advantages: Tensor,
+    step: StepTensors,
+    env_actions: Tensor,
+    /// (high − low)/2 and (high + low)/2 per action dim, on the training device.
+    action_scale: Tensor,
+    action_mid: Tensor,
+    device: Device,
+}
+
+impl Rollout {
+    /// Allocates everything for `horizon` steps of `env`'s batch on `device`.
+    pub fn new(env: &EnvHandle, horizon: i64, device: Device) -> Self {
+        let info = env.info();
+        let n = env.num_envs();
+        let a = info.action_dim() as i64;
+        let obs_shape: Vec<i64> = info.observation_shape.iter().copied().collect();
+        let with = |lead: &[i64], tail: &[i64]| -> Vec<i64> { lead.iter().chain(tail).copied().collect() };
+        let f32_zeros = |shape: Vec<i64>| Tensor::zeros(shape, (Kind::Float, device));
+        let low = Tensor::from_slice(info.action_low.as_slice()).to_device(device);
+        let high = Tensor::from_slice(info.action_high.as_slice()).to_device(device);
+        Rollout {
+            buf: RolloutBuffers {
+                obs: f32_zeros(with(&[horizon, n], &obs_shape)),
+                actions: f32_zeros(vec![horizon, n, a]),
+                neglogp: f32_zeros(vec![horizon, n]),
+                values: f32_zeros(vec![horizon, n]),
+                mus: f32_zeros(vec![horizon, n, a]),
+                sigmas: f32_zeros(vec![horizon, n, a]),
+                rewards: f32_zeros(vec![horizon, n]),
+                dones: f32_zeros(vec![horizon, n]),
+                episode_sums: f32_zeros(vec![horizon, 4]),
+            },
+            carry: Carry {
+                obs: f32_zeros(with(&[n], &obs_shape)),
+                dones: Tensor::ones([n], (Kind::Float, device)),
+                episode: f32_zeros(vec![n, 3]),
+            },
+            advantages: f32_zeros(vec![horizon, n]),
+            step: env.step_buffers(),
+            env_actions: Tensor::zeros([n, a], (Kind::Float, env.device())),
+            action_scale: (&high - &low) / 2.0,
+            action_mid: (&high + &low) / 2.0,
+            device,
+        }
+    }
+
+    /// Resets every environment; dones become ones and episode accumulators zeros.
+    pub fn reset(&mut self, env: &mut EnvHandle) -> Result<(), PluginError> {
+        env.reset(&self.step.obs)?;
+        self.carry.obs.copy_(&self.step.obs);
+        let _ = self.carry.dones.fill_(1.0);
+        let _ = self.carry.episode.zero_();
+        Ok(())
+    }
+
+    /// Env action (§4.4): `clamp(a, −1, 1)` rescaled to [low, high] when `clip_actions`, else `a`.
+    fn write_env_actions(&mut self, action: &Tensor, clip_actions: bool) {
+        if clip_actions {
+            let mapped = action.clamp(-1.0, 1.0) * &self.action_scale + &self.action_mid;
+            self.env_actions.copy_(&mapped);
+        } else {
+            self.env_actions.copy_(action);
+        }
+    }
+
+    /// Collects one rollout and computes advantages (`play_steps`).
+    pub fn play(&mut self, env: &mut EnvHandle, model: &Model, cfg: &PpoConfig) -> Result<RolloutTimes, PluginError> {
+        let start = Instant::now();
+        let mut times = RolloutTimes::default();
+        for t in 0..cfg.horizon_length {
+            let act = model.act(&self.carry.obs);
+            let value = act.value.squeeze_dim(1);
+            self.buf.obs.get(t).copy_(&self.carry.obs);
+            self.buf.dones.get(t).copy_(&self.carry.dones);
+            self.buf.actions.get(t).copy_(&act.action);
+            self.buf.neglogp.get(t).copy_(&act.neglogp);
+            self.buf.values.get(t).copy_(&value);
+            self.buf.mus.get(t).copy_(&act.mu);
+            self.buf.sigmas.get(t).copy_(&act.sigma);
+
+            self.write_env_actions(&act.action, cfg.clip_actions);
+            let step_start = Instant::now();
+            env.step(&self.env_actions, &self.step)?;
+            times.env_step += step_start.elapsed().as_secs_f64();
+
+            let rewards = self.step.rewards.to_device(self.device);
+            let truncated = self.step.truncated.to_device(self.device).to_kind(Kind::Float);
+            let terminated = self.step.terminated.to_device(self.device).to_kind(Kind::Float);
+            let dones = terminated.maximum(&truncated);
+            let mut shaped = shape_reward(&rewards, &cfg.reward_shaper);
+            if cfg.value_bootstrap {
+                // Quirk 4: the time-out bootstrap uses V(s_t), the value of the state acted in.
+                shaped += &value * cfg.gamma * &truncated;
+            }
+            self.buf.rewards.get(t).copy_(&shaped);
+            self.track_episodes(t, &rewards, &shaped, &dones);
+            self.carry.obs.copy_(&self.step.obs);
+            self.carry.dones.copy_(&dones);
+        }
+        let last_values = model.value(&self.carry.obs).squeeze_dim(1);
+        let gae_start = Instant::now();
+        self.advantages = tch::no_grad(|| {
+            compute_gae(
+                &self.buf.rewards,
+                &self.buf.values,
+                &self.buf.dones,
+                &last_values,
+                &self.carry.dones,
+                cfg.gamma,
+                cfg.tau,
+            )
+        });
+        times.gae = gae_start.elapsed().as_secs_f64();
+        times.play = start.elapsed().as_secs_f64();
+        Ok(times)
+    }
+
+    /// Accumulates episode returns and lengths; stores the sums of the episodes that ended at `t`.
+    fn track_episodes(&mut self, t: i64, rewards: &Tensor, shaped: &Tensor, dones: &Tensor) {
+        let ep = &mut self.carry.episode;
+        let _ = ep.select(1, 0).g_add_(rewards);
+        let _ = ep.select(1, 1).g_add_(shaped);
+        let _ = ep.select(1, 2).g_add_scalar_(1.0);
+        let row = self.buf.episode_sums.get(t);
+        row.get(0).copy_(&dones.sum(Kind::Float));
+        row.narrow(0, 1, 3).copy_(&dones.matmul(ep));
+        let keep: Tensor = 1.0 - dones;
+        let _ = ep.g_mul_(&keep.unsqueeze(1));
+    }
+
+    /// The per-step episode sums of the last rollout, read to the host once per epoch.
+    pub fn episode_sums(&self) -> Vec<[f32; 4]> {
+        let flat = self.buf.episode_sums.to_device(Device::Cpu).contiguous().view([-1]);
+        let mut values = vec![0f32; flat.numel()];
+        let n = values.len();
+        flat.copy_data(&mut values, n);
+        values.chunks_exact(4).map(|c| [c[0], c[1], c[2], c[3]]).collect()
+    }
+}
+
+/// `r' = clamp((r + shift)·scale, min, max)`, then `ln r'` if `log_val`.
+pub fn shape_reward(rewards: &Tensor, shaper: &RewardShaper) -> Tensor {
+    let mut r = (rewards + shaper.shift_value) * shaper.scale_value;
+    if shaper.min_val.is_finite() || shaper.max_val.is_finite() {
+        r = r.clamp(shaper.min_val, shaper.max_val);
+    }
+    if shaper.log_val {
+        r = r.log();
+    }
+    r
+}

@@ -1,0 +1,234 @@
+//! The PPO update (spec §4.6–§4.10): prepare the dataset, then `mini_epochs` passes over fixed,
+//! contiguous minibatches, one Adam step each.
+use crate::adam::Adam;
+use crate::config::{PpoConfig, ScheduleType};
+use crate::losses::{actor_loss, bound_loss, critic_loss, policy_kl};
+use crate::model::Model;
+use crate::network::{entropy, neglogp};
+use crate::rollout::Rollout;
+use crate::schedule::Scheduler;
+use rlhost_sdk::{ErrorKind, PluginError};
+use tch::{Device, Kind, Tensor};
+
+/// The flattened batch, row = env·H + t (each env's trajectory contiguous).
+#[derive(Debug)]
+pub struct Batch {
+    pub obs: Tensor,
+    pub actions: Tensor,
+    /// Rollout neg-log-probs (never overwritten).
+    pub old_neglogp: Tensor,
+    /// Values (B, 1): normalised when normalize_value.
+    pub old_values: Tensor,
+    /// Returns (B, 1): normalised when normalize_value.
+    pub returns: Tensor,
+    /// (B,).
+    pub advantages: Tensor,
+    /// μ (B, A), overwritten after each minibatch (quirk 3).
+    pub mu: Tensor,
+    /// σ (B, A), overwritten after each minibatch (quirk 3).
+    pub sigma: Tensor,
+}
+
+/// (H, N, …) → (N·H, …) by swapping the first two axes (quirk 2: row = env·H + t).
+fn flatten(t: &Tensor) -> Tensor {
+    let size = t.size();
+    let mut shape = vec![size[0] * size[1]];
+    shape.extend(&size[2..]);
+    t.transpose(0, 1).reshape(shape.as_slice())
+}
+
+/// `prepare_dataset` (§4.6): returns, value normalisation, advantage normalisation.
+pub fn prepare_batch(rollout: &Rollout, model: &mut Model, cfg: &PpoConfig) -> Batch {
+    tch::no_grad(|| {
+        let b = &rollout.buf;
+        let values = flatten(&b.values).unsqueeze(1);
+        let advantages = flatten(&rollout.advantages).unsqueeze(1);
+        let returns = &advantages + &values;
+        let mut advantages = (&returns - &values).squeeze_dim(1);
+        let (old_values, returns) = match &mut model.value_rms {
+            Some(rms) => {
+                // Quirk 5: values update the stats and are normalised, then returns do the same.
+                if !cfg.freeze_critic {
+                    rms.update(&values);
+                }
+                let values_n = rms.normalize(&values);
+                if !cfg.freeze_critic {
+                    rms.update(&returns);
+                }
+                (values_n, rms.normalize(&returns))
+            }
+            None => (values, returns),
+        };
+        if cfg.normalize_advantage {
+            let mean = advantages.mean(Kind::Float);
+            let std = advantages.std(true);
+            advantages = (advantages - mean) / (std + 1e-8);
+        }
+        Batch {
+            obs: flatten(&b.obs),
+            actions: flatten(&b.actions),
+            old_neglogp: flatten(&b.neglogp),
+            old_values,
+            returns,
+            advantages,
+            mu: flatten(&b.mus),
+            sigma: flatten(&b.sigmas),
+        }
+    })
+}
+
+/// Epoch means of the logged quantities.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct UpdateStats {
+    pub a_loss: f64,
+    pub c_loss: f64,
+    pub entropy: f64,
+    pub b_loss: f64,
+    /// Mean of the mini-epoch mean KLs.
+    pub kl: f64,
+    /// LR used by the last minibatch (before its own scheduler update; quirk 7).
+    pub last_lr: f64,
+}
+
+/// Optimiser, scheduler and the scheduled coefficients.
+#[derive(Debug)]
+pub struct Trainer {
+    pub adam: Adam,
+    pub scheduler: Scheduler,
+    pub entropy_coef: f64,
+}
+
+/// Loss terms of one minibatch (scalars, still on the device).
+struct MinibatchLosses {
+    a_loss: Tensor,
+    c_loss: Tensor,
+    entropy: Tensor,
+    b_loss: Tensor,
+    kl: Tensor,
+}
+
+impl Trainer {
+    /// Runs `mini_epochs` passes over the batch (`train_epoch` steps 5–6).
+    pub fn train_epoch(
+        &mut self,
+        model: &mut Model,
+        batch: &mut Batch,
+        cfg: &PpoConfig,
+        epoch: u64,
+        frame: u64,
+    ) -> Result<UpdateStats, PluginError> {
+        let m = cfg.minibatch_size;
+        let mut all: Vec<MinibatchLosses> = Vec::new();
+        let mut mini_epoch_kls: Vec<Tensor> = Vec::new();
+        let mut last_lr = self.adam.lr;
+        for mini_epoch in 0..cfg.mini_epochs {
+            let mut kls = Vec::new();
+            for i in 0..cfg.num_minibatches() {
+                last_lr = self.adam.lr;
+                let losses = self.train_minibatch(model, batch, i * m, m, cfg).map_err(|what| {
+                    PluginError::new(
+                        ErrorKind::NonFinite,
+                        format!(
+                            "non-finite {what} at epoch {epoch} (mini-epoch {}, minibatch {}); training stopped, the last checkpoint on disk is kept",
+                            mini_epoch + 1,
+                            i + 1
+                        ),
+                    )
+                })?;
+                if cfg.schedule_type == ScheduleType::PerMinibatch {
+                    self.schedule(epoch, frame, losses.kl.double_value(&[]));
+                }
+                kls.push(losses.kl.shallow_clone());
+                all.push(losses);
+            }
+            let mean_kl = Tensor::stack(&kls, 0).mean(Kind::Float);
+            if cfg.schedule_type == ScheduleType::Standard {
+                self.schedule(epoch, frame, mean_kl.double_value(&[]));
+            }
+            // ScheduleType::StandardEpoch: never updates the LR (quirk 7).
+            mini_epoch_kls.push(mean_kl);
+        }
+        let mean = |f: &dyn Fn(&MinibatchLosses) -> &Tensor| -> Tensor {
+            Tensor::stack(&all.iter().map(|l| f(l).shallow_clone()).collect::<Vec<_>>(), 0).mean(Kind::Float)
+        };
+        let summary = Tensor::stack(
+            &[
+                mean(&|l| &l.a_loss),
+                mean(&|l| &l.c_loss),
+                mean(&|l| &l.entropy),
+                mean(&|l| &l.b_loss),
+                Tensor::stack(&mini_epoch_kls, 0).mean(Kind::Float),
+            ],
+            0,
+        )
+        .to_kind(Kind::Double)
+        .to_device(Device::Cpu);
+        let mut v = [0f64; 5];
+        summary.copy_data(&mut v, 5);
+        Ok(UpdateStats { a_loss: v[0], c_loss: v[1], entropy: v[2], b_loss: v[3], kl: v[4], last_lr })
+    }
+
+    fn schedule(&mut self, epoch: u64, frame: u64, kl: f64) {
+        let (lr, entropy_coef) = self.scheduler.update(self.adam.lr, self.entropy_coef, epoch, frame, kl);
+        self.adam.lr = lr;
+        self.entropy_coef = entropy_coef;
+    }
+
+    /// One gradient step on rows `[start, start + len)` (`train_actor_critic`, §4.8–4.9).
+    /// Returns the name of the non-finite quantity on failure.
+    fn train_minibatch(
+        &mut self,
+        model: &mut Model,
+        batch: &mut Batch,
+        start: i64,
+        len: i64,
+        cfg: &PpoConfig,
+    ) -> Result<MinibatchLosses, &'static str> {
+        let rows = |t: &Tensor| t.narrow(0, start, len);
+        let out = model.forward_train(&rows(&batch.obs));
+        let neglogp = neglogp(&rows(&batch.actions), &out.mu, &out.sigma, &out.log_sigma);
+
+        let a_loss = actor_loss(
+            &rows(&batch.old_neglogp),
+            &neglogp,
+            &rows(&batch.advantages),
+            cfg.e_clip,
+            cfg.use_smooth_clamp,
+            cfg.ppo,
+        )
+        .mean(Kind::Float);
+        let c_loss =
+            critic_loss(&rows(&batch.old_values), &out.value, &rows(&batch.returns), cfg.e_clip, cfg.clip_value)
+                .mean(Kind::Float);
+        let entropy = entropy(&out.sigma).mean(Kind::Float);
+        let bounds_coef = cfg.bounds_loss_coef.unwrap_or(0.0);
+        let b_loss = bound_loss(&out.mu, cfg.bound_loss_type).mean(Kind::Float);
+
+        // The extra 0.5 on the critic term is rl_games' (quirk 6).
+        let loss = &a_loss + &c_loss * (0.5 * cfg.critic_coef) - &entropy * self.entropy_coef + &b_loss * bounds_coef;
+        if !loss.double_value(&[]).is_finite() {
+            return Err("loss");
+        }
+
+        self.adam.zero_grad();
+        loss.backward();
+        if cfg.truncate_grads {
+            self.adam.clip_grad_norm(cfg.grad_norm);
+        }
+        self.adam.step();
+
+        let (mu, sigma) = (out.mu.detach(), out.sigma.detach());
+        let kl = tch::no_grad(|| policy_kl(&mu, &sigma, &rows(&batch.mu), &rows(&batch.sigma)));
+        // Quirk 3: the stored μ, σ of this slice become this forward's, so the next mini-epoch's KL
+        // is measured against this one.
+        rows(&batch.mu).copy_(&mu);
+        rows(&batch.sigma).copy_(&sigma);
+        Ok(MinibatchLosses {
+            a_loss: a_loss.detach(),
+            c_loss: c_loss.detach(),
+            entropy: entropy.detach(),
+            b_loss: b_loss.detach(),
+            kl,
+        })
+    }
+}
