@@ -6,7 +6,8 @@ use rlhost_plugin_api::abi_stable::std_types::{RSlice, RStr};
 use rlhost_plugin_api::observer::EpochProgress;
 use rlhost_plugin_api::{Observer, ObserverBox, Observer_TO, Scalar};
 use std::collections::{BTreeMap, VecDeque};
-use std::io::IsTerminal;
+use std::fs::File;
+use std::io::{BufWriter, IsTerminal, Write};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -14,6 +15,21 @@ use std::time::Instant;
 
 /// How many finished episodes the progress display averages over (rl_games' games_to_track).
 const EPISODE_WINDOW: usize = 100;
+
+/// Episodes that finished on one environment step, as the host's env wrapper saw them.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct EpisodeBatch {
+    /// Frames stepped so far (env steps × number of envs), including this step.
+    pub frame: u64,
+    /// Index of each environment that finished.
+    pub envs: Vec<i64>,
+    /// Raw return of each episode.
+    pub returns: Vec<f32>,
+    /// Length of each episode.
+    pub lengths: Vec<f32>,
+    /// Whether it was the environment's first episode since reset (partial with staggered starts).
+    pub first: Vec<bool>,
+}
 
 /// Shared state behind every observer handle given to plugins.
 pub struct HostObserver {
@@ -26,6 +42,8 @@ pub struct HostObserver {
     tb_failed: AtomicBool,
     /// Every scalar received, by tag, in arrival order (benchmarks read them back).
     series: Mutex<BTreeMap<String, Vec<f64>>>,
+    /// `episodes.csv` in the summaries folder: one row per finished episode.
+    episode_log: Mutex<Option<BufWriter<File>>>,
 }
 
 /// Recent episode returns and lengths.
@@ -71,12 +89,18 @@ impl HostObserver {
     /// An observer writing TensorBoard files to `summaries` (if given), with a progress bar on
     /// a terminal and plain lines otherwise.
     pub fn new(summaries: Option<&Path>, stop: Arc<AtomicBool>, show_progress: bool) -> anyhow::Result<Arc<Self>> {
-        let events = match summaries {
-            Some(dir) => Some(
-                EventWriter::create(dir)
-                    .map_err(|e| anyhow::anyhow!("cannot create TensorBoard file in {}: {e}", dir.display()))?,
-            ),
-            None => None,
+        let (events, episode_log) = match summaries {
+            Some(dir) => {
+                let events = EventWriter::create(dir)
+                    .map_err(|e| anyhow::anyhow!("cannot create TensorBoard file in {}: {e}", dir.display()))?;
+                let path = dir.join("episodes.csv");
+                let mut log = File::create(&path)
+                    .map(BufWriter::new)
+                    .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", path.display()))?;
+                writeln!(log, "frame,env,return,length,first_episode")?;
+                (Some(events), Some(log))
+            }
+            None => (None, None),
         };
         let progress = (show_progress && std::io::stderr().is_terminal()).then(|| {
             let bar = ProgressBar::new(0);
@@ -94,6 +118,7 @@ impl HostObserver {
             stop,
             tb_failed: AtomicBool::new(false),
             series: Mutex::new(BTreeMap::new()),
+            episode_log: Mutex::new(episode_log),
         }))
     }
 
@@ -112,11 +137,29 @@ impl HostObserver {
         self.episodes.lock().expect("episode lock").total
     }
 
-    /// Records finished episodes' returns and lengths.
-    pub fn record_episodes(&self, returns: &[f32], lengths: &[f32]) {
+    /// Records episodes a plugin reports (returns and lengths only).
+    pub fn record_returns(&self, returns: &[f32], lengths: &[f32]) {
         let mut window = self.episodes.lock().expect("episode lock");
         for (&r, &l) in returns.iter().zip(lengths) {
             window.push(r, l);
+        }
+    }
+
+    /// Records the episodes the env wrapper saw finish, and logs them to `episodes.csv`.
+    pub fn record_episodes(&self, batch: &EpisodeBatch) {
+        self.record_returns(&batch.returns, &batch.lengths);
+        if let Some(log) = self.episode_log.lock().expect("episode log lock").as_mut() {
+            for i in 0..batch.returns.len() {
+                let _ = writeln!(
+                    log,
+                    "{},{},{},{},{}",
+                    batch.frame,
+                    batch.envs[i],
+                    batch.returns[i],
+                    batch.lengths[i],
+                    u8::from(batch.first[i])
+                );
+            }
         }
     }
 
@@ -135,6 +178,9 @@ impl HostObserver {
         }
         if let Some(writer) = self.events.lock().expect("events lock").as_mut() {
             let _ = writer.flush();
+        }
+        if let Some(log) = self.episode_log.lock().expect("episode log lock").as_mut() {
+            let _ = log.flush();
         }
     }
 
@@ -164,6 +210,9 @@ impl HostObserver {
     fn on_epoch(&self, p: EpochProgress) {
         if let Some(writer) = self.events.lock().expect("events lock").as_mut() {
             let _ = writer.flush();
+        }
+        if let Some(log) = self.episode_log.lock().expect("episode log lock").as_mut() {
+            let _ = log.flush();
         }
         let reward = if p.mean_reward.is_nan() { self.mean_return() } else { p.mean_reward };
         let reward = if reward.is_nan() { "-".to_string() } else { format!("{reward:.2}") };
@@ -212,7 +261,7 @@ impl Observer for ObserverHandle {
     }
 
     fn episodes(&self, returns: RSlice<'_, f32>, lengths: RSlice<'_, f32>) {
-        self.0.record_episodes(returns.as_slice(), lengths.as_slice());
+        self.0.record_returns(returns.as_slice(), lengths.as_slice());
     }
 
     fn message(&self, text: RStr<'_>) {

@@ -4,7 +4,7 @@
 //! observations (`env.clip_observations`), moves tensors when the agent's device differs from the
 //! environment's, and reports every finished episode's return and length to the observer.
 //! Action rescaling from [-1, 1] to the bounds stays with the agent, as in rl_games.
-use crate::observer::HostObserver;
+use crate::observer::{EpisodeBatch, HostObserver};
 use rlhost_plugin_api::abi_stable::sabi_trait::TD_Opaque;
 use rlhost_plugin_api::abi_stable::std_types::{RSlice, RVec};
 use rlhost_plugin_api::{EnvInfo, PResult, PluginError, StepOutput, TensorView, VecEnv, VecEnvBox, VecEnv_TO};
@@ -32,6 +32,10 @@ pub struct HostEnv {
     staging: Option<(Tensor, StepTensors)>,
     episode_return: Tensor,
     episode_length: Tensor,
+    /// Environments still in their first episode since reset (partial under staggered starts).
+    first_episode: Tensor,
+    /// Frames stepped since creation: env steps × N.
+    frames: u64,
     observer: Arc<HostObserver>,
 }
 
@@ -54,6 +58,8 @@ impl HostEnv {
         HostEnv {
             episode_return: Tensor::zeros([n], (Kind::Float, agent_device)),
             episode_length: Tensor::zeros([n], (Kind::Float, agent_device)),
+            first_episode: Tensor::ones([n], (Kind::Bool, agent_device)),
+            frames: 0,
             env,
             options,
             agent_device,
@@ -76,6 +82,7 @@ impl HostEnv {
 
     /// Accumulates rewards and reports finished episodes (one device sync per step).
     fn track_episodes(&mut self, out: &StepTensors) -> Result<(), PluginError> {
+        self.frames += self.env.num_envs() as u64;
         let _ = self.episode_return.g_add_(&out.rewards);
         let _ = self.episode_length.g_add_scalar_(1.0);
         let done = out.dones();
@@ -83,13 +90,24 @@ impl HostEnv {
             return Ok(());
         }
         let finished = done.nonzero().squeeze_dim(1);
-        let returns = Vec::<f32>::try_from(self.episode_return.index_select(0, &finished).to_device(Device::Cpu))
-            .map_err(|e| rlhost_sdk::tch_error(rlhost_plugin_api::ErrorKind::Other, "episode returns", e))?;
-        let lengths = Vec::<f32>::try_from(self.episode_length.index_select(0, &finished).to_device(Device::Cpu))
-            .map_err(|e| rlhost_sdk::tch_error(rlhost_plugin_api::ErrorKind::Other, "episode lengths", e))?;
+        let to_host = |t: &Tensor, what: &str| -> Result<Tensor, PluginError> {
+            t.index_select(0, &finished)
+                .to_device(Device::Cpu)
+                .f_contiguous()
+                .map_err(|e| rlhost_sdk::tch_error(rlhost_plugin_api::ErrorKind::Other, what, e))
+        };
+        let read_err = |e| rlhost_sdk::tch_error(rlhost_plugin_api::ErrorKind::Other, "episode results", e);
+        let batch = EpisodeBatch {
+            frame: self.frames,
+            envs: Vec::<i64>::try_from(finished.to_device(Device::Cpu)).map_err(read_err)?,
+            returns: Vec::<f32>::try_from(to_host(&self.episode_return, "episode returns")?).map_err(read_err)?,
+            lengths: Vec::<f32>::try_from(to_host(&self.episode_length, "episode lengths")?).map_err(read_err)?,
+            first: Vec::<bool>::try_from(to_host(&self.first_episode, "first episodes")?).map_err(read_err)?,
+        };
         let _ = self.episode_return.masked_fill_(&done, 0.0);
         let _ = self.episode_length.masked_fill_(&done, 0.0);
-        self.observer.record_episodes(&returns, &lengths);
+        let _ = self.first_episode.masked_fill_(&done, 0);
+        self.observer.record_episodes(&batch);
         Ok(())
     }
 
@@ -136,6 +154,7 @@ impl VecEnv for HostEnv {
             }
             let _ = self.episode_return.zero_();
             let _ = self.episode_length.zero_();
+            let _ = self.first_episode.fill_(1);
             self.clip_obs(&mut obs);
             Ok(())
         })
