@@ -217,8 +217,20 @@ fn train_writes_the_run_folder_and_plugin_tensors_round_trip_through_the_host() 
     let resolved: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(run.join("params/config.json")).unwrap()).unwrap();
     assert_eq!(resolved["params"]["config"]["full_experiment_name"], "toyrun");
-    let events: Vec<_> = std::fs::read_dir(run.join("summaries")).unwrap().flatten().map(|e| e.path()).collect();
+    let events: Vec<_> = std::fs::read_dir(run.join("summaries"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with("events.out.tfevents."))
+        .collect();
     assert_eq!(events.len(), 1);
+    // Toy episodes last 5 steps, 3 envs, 15 steps: three batches of three episodes, the first partial-free.
+    let episodes = std::fs::read_to_string(run.join("summaries/episodes.csv")).unwrap();
+    let rows: Vec<&str> = episodes.lines().collect();
+    assert_eq!(rows[0], "frame,env,return,length,first_episode");
+    assert_eq!(rows[1..4], ["15,0,2.5,5,1", "15,1,2.5,5,1", "15,2,2.5,5,1"]);
+    assert_eq!(rows.len(), 1 + 9, "{episodes}");
+    assert_eq!(rows[9], "45,2,2.5,5,0");
     let scalars = read_scalars(&events[0]);
     let rewards: Vec<(i64, f32)> = scalars.iter().filter(|s| s.0 == "rewards/iter").map(|s| (s.1, s.2)).collect();
     assert_eq!(rewards, [(1, 2.5), (2, 2.5), (3, 2.5)]);
