@@ -78,3 +78,75 @@ fn an_out_of_tree_algorithm_learns_pendulum_with_the_unchanged_host() {
     assert!(dir.path().join("runs").read_dir().unwrap().count() == 1);
     assert_eq!(file_hash(&rlhost_bin()), host_before, "the host binary was not rebuilt");
 }
+
+/// A short Pendulum run of the real PPO plugin, returning the folder with its checkpoint.
+fn pendulum_checkpoint(dir: &Path) -> PathBuf {
+    let config = workspace_root().join("configs/pendulum_ppo.yaml");
+    let out = run_rlhost(
+        dir,
+        &[
+            "train",
+            "--plugin-dir",
+            ".",
+            "--config",
+            config.to_str().unwrap(),
+            "--max-iterations",
+            "2",
+            "--num-envs",
+            "64",
+            "--experiment",
+            "ckpt",
+            "params.config.minibatch_size=1024",
+        ],
+    );
+    let (stdout, stderr) = texts(&out);
+    assert!(out.status.success(), "stdout:\n{stdout}\nstderr:\n{stderr}");
+    let nn = dir.join("runs/ckpt/nn");
+    let ckpt = std::fs::read_dir(&nn).unwrap().flatten().map(|e| e.path()).next().expect("a checkpoint");
+    assert!(ckpt.extension().is_some_and(|e| e == "safetensors"), "{}", ckpt.display());
+    ckpt
+}
+
+#[test]
+fn players_are_swapped_by_dropping_a_library_in_the_folder() {
+    let host_before = file_hash(&rlhost_bin());
+    let workspace_plugins = [
+        classic_control(),
+        built_library("rlhost-plugin-a2c-continuous", "rlhost_a2c_continuous"),
+        built_library("rlhost-plugin-ppo-player", "rlhost_ppo_player"),
+    ];
+    let dir = plugin_dir(&workspace_plugins);
+    let ckpt = pendulum_checkpoint(dir.path());
+    let config = workspace_root().join("configs/pendulum_ppo.yaml");
+    let play = |extra: &[&str]| {
+        let mut args = vec!["play", "--plugin-dir", ".", "--config", config.to_str().unwrap(), "--checkpoint"];
+        args.push(ckpt.to_str().unwrap());
+        args.extend_from_slice(&["--games", "4", "--num-envs", "4"]);
+        args.extend_from_slice(extra);
+        let out = run_rlhost(dir.path(), &args);
+        let (stdout, stderr) = texts(&out);
+        (out.status.code(), stdout, stderr)
+    };
+
+    let (code, stdout, stderr) = play(&[]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stdout.contains("av reward: ") && !stdout.contains("zero player"), "{stdout}");
+
+    // A second player, built out of tree, dropped into the folder: the name is now ambiguous.
+    std::fs::copy(build_example("zero_player"), dir.path().join("librlhost_example_zero_player.so")).unwrap();
+    let (code, _, stderr) = play(&[]);
+    assert_eq!(code, Some(1));
+    let line = stderr.lines().last().unwrap();
+    assert!(line.contains("player 'a2c_continuous' is offered by 2 plugins"), "{line}");
+    assert!(line.contains("librlhost_ppo_player.so") && line.contains("librlhost_example_zero_player.so"), "{line}");
+
+    let (code, stdout, stderr) = play(&["--plugin-id", "org.example.zero_player"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let zero_line = stdout.lines().find(|l| l.starts_with("zero player: av reward: ")).expect("the zero player ran");
+    assert!(zero_line.ends_with("av steps: 200"), "full Pendulum episodes: {zero_line}");
+
+    let (code, stdout, _) = play(&["--plugin-id", "org.rlhost.ppo_player"]);
+    assert_eq!(code, Some(0));
+    assert!(!stdout.contains("zero player"), "{stdout}");
+    assert_eq!(file_hash(&rlhost_bin()), host_before, "the host binary was not rebuilt");
+}

@@ -1,0 +1,101 @@
+//! `rlhost play`: checkpoint selectors and bad checkpoints, through the real plugins.
+mod common;
+
+use common::*;
+use std::path::{Path, PathBuf};
+
+fn plugins() -> tempfile::TempDir {
+    plugin_dir(&[
+        built_library("rlhost-plugin-classic-control", "rlhost_classic_control"),
+        built_library("rlhost-plugin-a2c-continuous", "rlhost_a2c_continuous"),
+        built_library("rlhost-plugin-ppo-player", "rlhost_ppo_player"),
+    ])
+}
+
+fn config(name: &str) -> String {
+    workspace_root().join("configs").join(name).to_string_lossy().into_owned()
+}
+
+fn train(dir: &Path, config_name: &str, experiment: &str) -> PathBuf {
+    let out = run_rlhost(
+        dir,
+        &[
+            "train",
+            "--plugin-dir",
+            ".",
+            "--config",
+            &config(config_name),
+            "--max-iterations",
+            "2",
+            "--num-envs",
+            "32",
+            "--experiment",
+            experiment,
+            "params.config.minibatch_size=1024",
+        ],
+    );
+    assert!(out.status.success(), "{}", texts(&out).1);
+    std::fs::read_dir(dir.join("runs").join(experiment).join("nn")).unwrap().flatten().map(|e| e.path()).next().unwrap()
+}
+
+fn play(dir: &Path, checkpoint: &str) -> (Option<i32>, String, String) {
+    let out = run_rlhost(
+        dir,
+        &[
+            "play",
+            "--plugin-dir",
+            ".",
+            "--config",
+            &config("pendulum_ppo.yaml"),
+            "--checkpoint",
+            checkpoint,
+            "--games",
+            "2",
+            "--num-envs",
+            "2",
+        ],
+    );
+    let (stdout, stderr) = texts(&out);
+    (out.status.code(), stdout, stderr)
+}
+
+#[test]
+fn latest_resolves_in_the_run_folders_and_plays() {
+    let dir = plugins();
+    let ckpt = train(dir.path(), "pendulum_ppo.yaml", "pendulum_a");
+    let (code, stdout, stderr) = play(dir.path(), "latest");
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        stdout.contains(&format!("=> loading checkpoint '{}'", ckpt.strip_prefix(dir.path()).unwrap().display())),
+        "{stdout}"
+    );
+    assert!(stdout.contains("av reward: ") && stdout.contains("av steps: 200"), "{stdout}");
+    let (code, _, stderr) = play(dir.path(), "best");
+    assert_eq!(code, Some(1), "no best checkpoint before save_best_after");
+    assert!(stderr.contains("no best checkpoint for 'pendulum'"), "{stderr}");
+}
+
+#[test]
+fn bad_checkpoints_get_one_line_naming_the_file_and_the_mismatch() {
+    let dir = plugins();
+    let d = dir.path();
+    let good = train(d, "pendulum_ppo.yaml", "good");
+
+    let (code, _, stderr) = play(d, "missing.safetensors");
+    assert_eq!(code, Some(1));
+    assert_eq!(stderr.lines().last().unwrap(), "error: checkpoint missing.safetensors does not exist");
+
+    let bytes = std::fs::read(&good).unwrap();
+    std::fs::write(d.join("truncated.safetensors"), &bytes[..bytes.len() / 2]).unwrap();
+    let (code, _, stderr) = play(d, "truncated.safetensors");
+    assert_eq!(code, Some(1));
+    let line = stderr.lines().last().unwrap();
+    assert!(line.starts_with("error: ") && line.contains("truncated.safetensors"), "{line}");
+
+    let cartpole = train(d, "cartpole_ppo.yaml", "cartpole");
+    let (code, _, stderr) = play(d, cartpole.to_str().unwrap());
+    assert_eq!(code, Some(1));
+    let line = stderr.lines().last().unwrap();
+    assert!(line.contains("cartpole") && line.contains('4') && line.contains('3'), "observation 4 vs 3: {line}");
+    assert_eq!(stderr.lines().filter(|l| l.starts_with("error:")).count(), 1);
+}
