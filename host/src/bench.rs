@@ -140,7 +140,14 @@ pub fn epoch_split(runner: &Runner<'_>, plan: &BenchPlan) -> Result<EpochSplit> 
         Some(tail.iter().sum::<f64>() / tail.len() as f64)
     };
     let need = |tag: &str| mean(tag).ok_or_else(|| anyhow!("the algorithm did not report {tag}"));
-    let fps_total = need("performance/step_inference_rl_update_fps")?;
+    // Mean epoch time from each epoch's own fps (the mean of fps would weigh fast epochs more).
+    let epoch_s = {
+        let fps = scalars
+            .get("performance/step_inference_rl_update_fps")
+            .ok_or_else(|| anyhow!("the algorithm did not report performance/step_inference_rl_update_fps"))?;
+        let tail = fps.get(skip..).filter(|t| !t.is_empty()).unwrap_or(fps);
+        tail.iter().map(|f| frames / f).sum::<f64>() / tail.len() as f64
+    };
     let env_step_s = need("performance/step_time")?;
     let play_s = need("performance/step_inference_time")?;
     let update_s = need("performance/rl_update_time")?;
@@ -149,12 +156,12 @@ pub fn epoch_split(runner: &Runner<'_>, plan: &BenchPlan) -> Result<EpochSplit> 
     Ok(EpochSplit {
         epochs,
         frames_per_epoch: frames,
-        epoch_s: frames / fps_total,
+        epoch_s,
         env_step_s,
         inference_s: play_s - env_step_s - gae_s.unwrap_or(0.0),
         gae_s,
         update_s,
-        fps_total,
+        fps_total: frames / epoch_s,
     })
 }
 

@@ -263,7 +263,14 @@ impl PpoAgent {
         p.inference += times.play - times.env_step - times.gae;
         p.update += update_time;
         p.total += epoch_time;
-        Ok(EpochStats { update, step_time: times.env_step, play_time: times.play, update_time, epoch_time })
+        Ok(EpochStats {
+            update,
+            step_time: times.env_step,
+            play_time: times.play,
+            gae_time: times.gae,
+            update_time,
+            epoch_time,
+        })
     }
 
     /// Console line (§7.1), TensorBoard scalars (§7.2) and the host's epoch progress.
@@ -294,6 +301,8 @@ impl PpoAgent {
             ("performance/rl_update_time", x, s.update_time),
             ("performance/step_inference_time", x, s.play_time),
             ("performance/step_time", x, s.step_time),
+            // Not an rl_games tag: the GAE share of step_inference_time, for `rlhost bench`.
+            ("performance/gae_time", x, s.gae_time),
             ("losses/a_loss", x, s.update.a_loss),
             ("losses/c_loss", x, s.update.c_loss),
             ("losses/entropy", x, s.update.entropy),
@@ -545,6 +554,7 @@ struct EpochStats {
     update: UpdateStats,
     step_time: f64,
     play_time: f64,
+    gae_time: f64,
     update_time: f64,
     epoch_time: f64,
 }
