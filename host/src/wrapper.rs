@@ -163,17 +163,7 @@ impl VecEnv for HostEnv {
     fn step(&mut self, actions: TensorView<'_>, out: StepOutput<'_>) -> PResult<()> {
         guard(|| {
             // SAFETY: the views are valid for this call; the tensors are dropped before returning.
-            let (actions, mut buffers) = unsafe {
-                (
-                    tensor_from_view(&actions)?,
-                    StepTensors {
-                        obs: tensor_from_view(&out.obs)?,
-                        rewards: tensor_from_view(&out.rewards)?,
-                        terminated: tensor_from_view(&out.terminated)?,
-                        truncated: tensor_from_view(&out.truncated)?,
-                    },
-                )
-            };
+            let (actions, mut buffers) = unsafe { (tensor_from_view(&actions)?, StepTensors::from_views(&out)?) };
             if actions.device() != self.agent_device {
                 return Err(PluginError::new(
                     rlhost_plugin_api::ErrorKind::Device,

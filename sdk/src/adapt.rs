@@ -71,17 +71,7 @@ impl<E: NativeVecEnv> VecEnv for EnvAdapter<E> {
             check_view("terminated buffer", &out.terminated, DlDataType::BOOL, &self.flag_shape, device)?;
             check_view("truncated buffer", &out.truncated, DlDataType::BOOL, &self.flag_shape, device)?;
             // SAFETY: every view is valid for this call; the tensors are dropped before returning.
-            let (actions, mut buffers) = unsafe {
-                (
-                    tensor_from_view(&actions)?,
-                    StepTensors {
-                        obs: tensor_from_view(&out.obs)?,
-                        rewards: tensor_from_view(&out.rewards)?,
-                        terminated: tensor_from_view(&out.terminated)?,
-                        truncated: tensor_from_view(&out.truncated)?,
-                    },
-                )
-            };
+            let (actions, mut buffers) = unsafe { (tensor_from_view(&actions)?, StepTensors::from_views(&out)?) };
             self.env.step(&actions, &mut buffers)
         })
     }

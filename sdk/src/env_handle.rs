@@ -1,5 +1,5 @@
 //! The tensor-level client of a boxed [`VecEnvBox`], used by agents, players and the host.
-use crate::tensor::{tch_device, ViewParts};
+use crate::tensor::{tch_device, tensor_from_view, ViewParts};
 use rlhost_plugin_api::{EnvInfo, PluginError, StepOutput, VecEnvBox};
 use tch::{Device, Kind, Tensor};
 
@@ -28,6 +28,19 @@ impl StepTensors {
             terminated: Tensor::zeros([n], (Kind::Bool, device)),
             truncated: Tensor::zeros([n], (Kind::Bool, device)),
         }
+    }
+
+    /// Wraps the step buffers a caller passed as views, without copying.
+    ///
+    /// # Safety
+    /// The views must be valid for the current call, and the tensors must be dropped before it returns.
+    pub unsafe fn from_views(out: &StepOutput<'_>) -> Result<Self, PluginError> {
+        Ok(StepTensors {
+            obs: tensor_from_view(&out.obs)?,
+            rewards: tensor_from_view(&out.rewards)?,
+            terminated: tensor_from_view(&out.terminated)?,
+            truncated: tensor_from_view(&out.truncated)?,
+        })
     }
 
     /// `terminated | truncated`.
