@@ -99,3 +99,40 @@ fn bad_checkpoints_get_one_line_naming_the_file_and_the_mismatch() {
     assert!(line.contains("cartpole") && line.contains('4') && line.contains('3'), "observation 4 vs 3: {line}");
     assert_eq!(stderr.lines().filter(|l| l.starts_with("error:")).count(), 1);
 }
+
+#[test]
+fn a_host_drives_the_policy_itself_through_the_per_step_action_call() {
+    use rlhost::discovery::discover;
+    use rlhost::registry::Registry;
+    use rlhost::runner::Runner;
+    use rlhost_sdk::tensor::ViewParts;
+    use std::sync::atomic::AtomicBool;
+    use std::sync::Arc;
+    use tch::{Kind, Tensor};
+
+    let dir = plugins();
+    let ckpt = train(dir.path(), "pendulum_ppo.yaml", "act");
+    let set = discover(&[dir.path().to_path_buf()]);
+    let registry = Registry::new(&set.loaded, &[]);
+    let doc = rlhost::config::load_file(&workspace_root().join("configs/pendulum_ppo.yaml")).unwrap();
+    let runner = Runner::load(registry, doc, Arc::new(AtomicBool::new(false))).unwrap().without_progress();
+    let mut player = runner.create_detached_player(&ckpt).unwrap();
+
+    // Upright and still, then hanging down: the checkpoint's policy acts within the torque bounds.
+    let obs = Tensor::from_slice(&[1.0f32, 0.0, 0.0, -1.0, 0.0, 0.0]).view([2, 3]);
+    let actions = Tensor::full([2, 1], f64::NAN, (Kind::Float, tch::Device::Cpu));
+    let (o, a) = (ViewParts::of(&obs).unwrap(), ViewParts::of(&actions).unwrap());
+    player.act(o.view(), a.view(), true).into_result().unwrap();
+    let values = Vec::<f32>::try_from(actions.view([-1])).unwrap();
+    assert!(values.iter().all(|v| v.is_finite() && v.abs() <= 2.0), "{values:?}");
+    // Deterministic: the same observation gives the same action.
+    let again = Tensor::zeros([2, 1], (Kind::Float, tch::Device::Cpu));
+    let b = ViewParts::of(&again).unwrap();
+    player.act(o.view(), b.view(), true).into_result().unwrap();
+    assert!(again.equal(&actions));
+    // A wrong shape is named.
+    let wrong = Tensor::zeros([2, 2], (Kind::Float, tch::Device::Cpu));
+    let w = ViewParts::of(&wrong).unwrap();
+    let err = player.act(o.view(), w.view(), true).into_result().unwrap_err();
+    assert_eq!(err.message.as_str(), "act: actions must have shape (2, 1) to match obs, got [2, 2]");
+}

@@ -77,6 +77,40 @@ fn an_out_of_tree_algorithm_learns_pendulum_with_the_unchanged_host() {
     assert!(late > early + 50.0, "mean return went from {early:.1} to {late:.1}");
     assert!(dir.path().join("runs").read_dir().unwrap().count() == 1);
     assert_eq!(file_hash(&rlhost_bin()), host_before, "the host binary was not rebuilt");
+
+    // Its checkpoint is not an a2c_continuous one: the PPO player says so in one line.
+    std::fs::copy(
+        built_library("rlhost-plugin-ppo-player", "rlhost_ppo_player"),
+        dir.path().join("librlhost_ppo_player.so"),
+    )
+    .unwrap();
+    let ckpt = dir
+        .path()
+        .join("runs")
+        .read_dir()
+        .unwrap()
+        .flatten()
+        .next()
+        .unwrap()
+        .path()
+        .join("nn/reinforce_pendulum.safetensors");
+    let out = run_rlhost(
+        dir.path(),
+        &[
+            "play",
+            "--plugin-dir",
+            ".",
+            "--config",
+            "reinforce.yaml",
+            "--checkpoint",
+            ckpt.to_str().unwrap(),
+            "params.algo.name=a2c_continuous",
+        ],
+    );
+    let (_, stderr) = texts(&out);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let line = stderr.lines().last().unwrap();
+    assert!(line.contains("reinforce_pendulum.safetensors") && line.contains("not an rlhost checkpoint"), "{line}");
 }
 
 /// A short Pendulum run of the real PPO plugin, returning the folder with its checkpoint.

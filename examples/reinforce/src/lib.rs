@@ -266,7 +266,8 @@ impl NativeAgent for Reinforce {
     }
 
     fn save(&mut self, path: &Path) -> Result<(), PluginError> {
-        let tmp = path.with_extension("safetensors.tmp");
+        // tch picks the format from the extension, so the temporary name keeps `.safetensors` last.
+        let tmp = path.with_extension("tmp.safetensors");
         self.nets
             .vs
             .save(&tmp)
