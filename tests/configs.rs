@@ -259,3 +259,26 @@ fn overrides_reach_the_run() {
     assert_eq!((config["num_actors"].as_i64(), config["gamma"].as_f64()), (Some(8), Some(0.98)));
     assert_eq!(config["env_config"]["seed"].as_i64(), Some(9), "--seed also seeds env_config, as rl_games");
 }
+
+#[test]
+fn progress_is_a_bar_on_a_terminal_and_plain_lines_otherwise() {
+    let dir = setup(RL_GAMES_YAML);
+    let (code, stdout, _) = train(&dir, &["--max-iterations", "2"]);
+    assert_eq!(code, Some(0));
+    assert!(stdout.contains("progress: epoch 1/2 frames 2048") && stdout.contains("progress: epoch 2/2"), "{stdout}");
+
+    // Under a pseudo-terminal (util-linux `script`), the same run draws a progress bar instead.
+    let command = format!(
+        "{} train --plugin-dir . --config config.yaml --experiment tty --max-iterations 2",
+        rlhost_bin().display()
+    );
+    let out = std::process::Command::new("script")
+        .current_dir(dir.path())
+        .args(["-qfec", &command, "/dev/null"])
+        .output()
+        .expect("script runs");
+    let screen = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{screen}");
+    assert!(!screen.contains("progress: epoch"), "no plain progress lines on a terminal: {screen}");
+    assert!(screen.contains("epoch 2/2 frames 4096"), "the bar shows epoch and frames: {screen}");
+}
