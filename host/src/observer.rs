@@ -166,8 +166,9 @@ impl HostObserver {
     /// Prints a line without tearing the progress bar.
     pub fn print(&self, text: &str) {
         match &self.progress {
-            Some(bar) => bar.println(text),
-            None => println!("{text}"),
+            // Before the first epoch the bar has nothing to show yet: print plainly.
+            Some(bar) if bar.length().unwrap_or(0) > 0 => bar.println(text),
+            _ => println!("{text}"),
         }
     }
 
@@ -219,9 +220,7 @@ impl HostObserver {
         let message = format!("frames {} fps {:.0} mean reward {reward}", p.frame, p.fps_total);
         match &self.progress {
             Some(bar) => {
-                if p.max_epochs > 0 {
-                    bar.set_length(p.max_epochs as u64);
-                }
+                bar.set_length(if p.max_epochs > 0 { p.max_epochs as u64 } else { p.epoch });
                 bar.set_position(p.epoch);
                 bar.set_message(message);
             }
