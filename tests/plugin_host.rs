@@ -287,3 +287,33 @@ fn bad_configs_name_the_file_and_the_key() {
     let unknown = run(&["train", "--config", "toy.yaml", "--plugin-dir", ".", "params.config.env_name=Nope"]);
     assert_eq!(unknown, "error: unknown env 'Nope'; known env builders: ToyEnv");
 }
+
+#[test]
+fn plugin_folders_also_come_from_the_environment() {
+    let dir = plugin_dir(&[fixture("toy")]);
+    let out = std::process::Command::new(rlhost_bin())
+        .arg("plugins")
+        .env("RLHOST_PLUGIN_PATH", format!("/nonexistent:{}", dir.path().display()))
+        .output()
+        .unwrap();
+    let (stdout, stderr) = texts(&out);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stdout.lines().any(|l| l.starts_with("org.rlhost.test.toy ") && l.ends_with("ok")), "{stdout}");
+}
+
+#[test]
+fn multi_gpu_reads_the_rank_and_offsets_the_seed_once() {
+    let dir = toy_run_dir(&[]);
+    let out = std::process::Command::new(rlhost_bin())
+        .current_dir(dir.path())
+        .args(["train", "--plugin-dir", ".", "--config", "toy.yaml", "params.config.multi_gpu=true"])
+        .env("LOCAL_RANK", "1")
+        .env("RANK", "3")
+        .env("WORLD_SIZE", "4")
+        .output()
+        .unwrap();
+    let (stdout, stderr) = texts(&out);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stdout.contains("global_rank = 3 local_rank = 1 world_size = 4"), "{stdout}");
+    assert!(stdout.contains("self.seed = 10"), "7 + rank 3: {stdout}");
+}
