@@ -64,14 +64,20 @@ macro_rules! export_plugin {
         }
 
         extern "C" fn __rlhost_manifest() -> $crate::api::PluginManifest {
-            $manifest()
+            // The host read the same manifest through the JSON symbol first, so a panic here is
+            // not expected; it must still not unwind into the host.
+            ::std::panic::catch_unwind($manifest)
+                .unwrap_or_else(|_| $crate::manifest("invalid", "manifest panicked", "0.0.0", ""))
         }
 
         /// The manifest as NUL-terminated JSON, read by the host before the layout check.
         #[no_mangle]
         pub extern "C" fn rlhost_plugin_manifest_json() -> *const ::std::ffi::c_char {
-            static JSON: ::std::sync::OnceLock<::std::ffi::CString> = ::std::sync::OnceLock::new();
-            JSON.get_or_init(|| $crate::manifest_json(&$manifest())).as_ptr()
+            static JSON: ::std::sync::OnceLock<Option<::std::ffi::CString>> = ::std::sync::OnceLock::new();
+            // A panicking manifest gives a null pointer, which the host refuses with one line.
+            JSON.get_or_init(|| ::std::panic::catch_unwind(|| $crate::manifest_json(&$manifest())).ok())
+                .as_ref()
+                .map_or(::std::ptr::null(), |json| json.as_ptr())
         }
 
         extern "C" fn __rlhost_builders() -> $crate::api::abi_stable::std_types::RVec<$crate::api::BuilderInfo> {
