@@ -46,6 +46,28 @@ def apply_runtime_patches():
             setattr(np, alias, value)
 
 
+def splitmix64(x):
+    x = (x + 0x9E3779B97F4A7C15) & 0xFFFFFFFFFFFFFFFF
+    z = x
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & 0xFFFFFFFFFFFFFFFF
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & 0xFFFFFFFFFFFFFFFF
+    return z ^ (z >> 31)
+
+
+def patch_reseed_per_epoch(seed):
+    """Makes rl_games reseed torch's global generator at each epoch start, the way rlhost does."""
+    import torch
+    from rl_games.common import a2c_common
+
+    original = a2c_common.ContinuousA2CBase.train_epoch
+
+    def train_epoch(self):
+        torch.manual_seed(splitmix64(seed ^ splitmix64(self.epoch_num)) >> 1)
+        return original(self)
+
+    a2c_common.ContinuousA2CBase.train_epoch = train_epoch
+
+
 def register_env(env_name):
     from rl_games.common import env_configurations, vecenv
     from torch_pendulum import TorchPendulum
@@ -65,6 +87,9 @@ def main():
     ap.add_argument("--experiment", required=True)
     ap.add_argument("--epochs", type=int, default=None, help="max_epochs (default: the config's)")
     ap.add_argument("--train-dir", default="runs")
+    ap.add_argument("--reseed-per-epoch", action="store_true",
+                    help="reseed torch's global generator at every epoch start as rlhost's PPO plugin does "
+                         "(manual_seed(splitmix64(seed ^ splitmix64(epoch)) >> 1)); for the learning-speed study")
     ap.add_argument("--env-rng", choices=("torch", "rlhost"), default="torch",
                     help="env randomness: a torch.Generator seeded with the seed (default), or rlhost's "
                          "counter-based draws (same initial states and staggered offsets as rlhost, same seed)")
@@ -94,6 +119,8 @@ def main():
 
     apply_runtime_patches()
     from rl_games.torch_runner import Runner
+    if args.reseed_per_epoch:
+        patch_reseed_per_epoch(args.seed)
 
     register_env(env_name)
     runner = Runner()

@@ -43,7 +43,6 @@ pub struct PpoAgent {
     observer: ObserverBox,
     nn_dir: PathBuf,
     device: Device,
-    seed: u64,
     obs_shape: Vec<i64>,
     action_low: Vec<f32>,
     action_high: Vec<f32>,
@@ -67,8 +66,8 @@ fn splitmix64(mut x: u64) -> u64 {
     x ^ (x >> 31)
 }
 
-/// The libtorch seed of epoch `epoch` (0 = construction): a pure function of (seed, epoch), so a
-/// resumed run draws the same noise as an uninterrupted one.
+/// The libtorch seed for the agent (`epoch` 0 = construction): libtorch's generator is seeded once,
+/// and a restore replays the noise draws of the epochs already trained (`Rollout::skip_noise`).
 pub fn epoch_seed(seed: u64, epoch: u64) -> i64 {
     (splitmix64(seed ^ splitmix64(epoch)) >> 1) as i64
 }
@@ -143,7 +142,6 @@ impl PpoAgent {
             env,
             observer,
             device,
-            seed,
             obs_shape,
             model,
             trainer,
@@ -237,8 +235,6 @@ impl PpoAgent {
     /// One epoch: rollout + GAE, then the update (`train_epoch`).
     fn train_epoch(&mut self) -> Result<EpochStats, PluginError> {
         let epoch_start = Instant::now();
-        // Resume exactness: the sampling noise of epoch E depends only on (seed, E).
-        tch::manual_seed(epoch_seed(self.seed, self.epoch));
         self.env.set_train_info(self.frame)?;
         let k = self.cfg.epochs_between_resets;
         if k > 0 && self.epoch.is_multiple_of(k as u64) {
@@ -518,6 +514,8 @@ impl PpoAgent {
         self.epoch = epoch;
         self.frame = frame;
         self.best_reward = best_reward;
+        // The exploration noise continues the stream an uninterrupted run would have drawn.
+        self.rollout.skip_noise(epoch);
         if let Some(meters) =
             ck.meta_opt("episode_meters").and_then(|t| serde_json::from_str::<serde_json::Value>(t).ok())
         {

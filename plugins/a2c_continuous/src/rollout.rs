@@ -68,6 +68,18 @@ pub struct Rollout {
 }
 
 impl Rollout {
+    /// Draws and discards the exploration noise of `epochs` rollouts, so a restored agent continues
+    /// libtorch's generator where an uninterrupted run would be (resume exactness).
+    ///
+    /// It mirrors `Model::act`'s consumption: one (N, A) standard-normal draw per step.
+    pub fn skip_noise(&self, epochs: u64) {
+        let step_noise = self.buf.actions.get(0);
+        let horizon = self.buf.actions.size()[0] as u64;
+        for _ in 0..epochs * horizon {
+            let _ = step_noise.randn_like();
+        }
+    }
+
     /// Allocates everything for `horizon` steps of `env`'s batch on `device`.
     pub fn new(env: &EnvHandle, horizon: i64, device: Device) -> Self {
         let info = env.info();
