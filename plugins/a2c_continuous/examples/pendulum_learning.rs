@@ -106,38 +106,16 @@ impl Observer for Watcher {
     }
 }
 
+/// The shipped Pendulum config (`configs/pendulum_ppo.json`) with this run's seed and epochs.
 fn params(seed: u64, epochs: u64) -> serde_json::Value {
-    json!({
-        "seed": seed,
-        "torch_threads": 2,
-        "algo": {"name": "a2c_continuous"},
-        "model": {"name": "continuous_a2c_logstd"},
-        "network": {
-            "name": "actor_critic",
-            "separate": false,
-            "space": {"continuous": {
-                "mu_activation": "None", "sigma_activation": "None",
-                "mu_init": {"name": "glorot_normal_initializer", "gain": 0.01},
-                "sigma_init": {"name": "const_initializer", "val": 0},
-                "fixed_sigma": true
-            }},
-            "mlp": {"units": [64, 64], "activation": "elu",
-                    "initializer": {"name": "glorot_normal_initializer", "gain": 2},
-                    "regularizer": {"name": "None"}}
-        },
-        "config": {
-            "name": "pendulum", "env_name": "Pendulum-v1", "device": "cpu",
-            "env_config": {"init_at_random_ep_len": true},
-            "reward_shaper": {"scale_value": 0.1},
-            "normalize_advantage": true, "normalize_input": true, "normalize_value": true,
-            "value_bootstrap": true, "gamma": 0.99, "tau": 0.95,
-            "learning_rate": "3e-4", "lr_schedule": "adaptive", "kl_threshold": 0.008,
-            "score_to_win": 300, "grad_norm": 1.0, "entropy_coef": 0.0, "truncate_grads": true,
-            "e_clip": 0.2, "clip_value": false, "num_actors": 256, "horizon_length": 32,
-            "minibatch_size": 4096, "mini_epochs": 5, "critic_coef": 1, "bounds_loss_coef": 0,
-            "max_epochs": epochs, "print_stats": false
-        }
-    })
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../configs/pendulum_ppo.json");
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("cannot read {path}: {e}"));
+    let doc: serde_json::Value = serde_json::from_str(&text).expect("the shipped config is valid JSON");
+    let mut params = doc["params"].clone();
+    params["seed"] = json!(seed);
+    params["config"]["max_epochs"] = json!(epochs);
+    params["config"]["print_stats"] = json!(false);
+    params
 }
 
 fn arg(name: &str) -> Option<String> {
