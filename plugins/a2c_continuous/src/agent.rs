@@ -58,20 +58,6 @@ pub struct PpoAgent {
     phase_times: PhaseTimes,
 }
 
-/// A 64-bit mix (splitmix64) for per-epoch seeds.
-fn splitmix64(mut x: u64) -> u64 {
-    x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    x ^ (x >> 31)
-}
-
-/// The libtorch seed for the agent (`epoch` 0 = construction): libtorch's generator is seeded once,
-/// and a restore replays the noise draws of the epochs already trained (`Rollout::skip_noise`).
-pub fn epoch_seed(seed: u64, epoch: u64) -> i64 {
-    (splitmix64(seed ^ splitmix64(epoch)) >> 1) as i64
-}
-
 fn config_error(message: String) -> PluginError {
     PluginError::new(ErrorKind::Config, message)
 }
@@ -125,7 +111,9 @@ impl PpoAgent {
         }
         let obs_shape: Vec<i64> = info.observation_shape.iter().copied().collect();
 
-        tch::manual_seed(epoch_seed(seed, 0));
+        // `torch.manual_seed(seed)`, as rl_games' Runner does: the same seed draws the same initial
+        // weights and action noise.
+        tch::manual_seed(seed as i64);
         let model =
             Model::new(&params.network, &obs_shape, action_dim, cfg.normalize_input, cfg.normalize_value, device);
         let adam = Adam::new(model.net.named_parameters(), cfg.learning_rate, cfg.weight_decay);

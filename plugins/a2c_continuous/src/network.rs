@@ -17,12 +17,20 @@ pub struct Linear {
 }
 
 impl Linear {
-    /// PyTorch's default weight init (U(±1/√fan_in)); the bias is zeroed as rl_games does (§5.2 step 1).
-    fn new(fan_in: i64, fan_out: i64, device: Device) -> Self {
+    /// `nn.Linear`'s construction on the CPU generator: weight and bias drawn from U(±1/√fan_in),
+    /// in that order, then the bias zeroed as rl_games does (§5.2 step 1). The draws are kept
+    /// although their values are overwritten, so a seed consumes libtorch's generator exactly as
+    /// rl_games' model construction does and yields the same initial weights.
+    fn new(fan_in: i64, fan_out: i64) -> Self {
         let bound = 1.0 / (fan_in as f64).sqrt();
-        let weight = Tensor::empty([fan_out, fan_in], (Kind::Float, device)).uniform_(-bound, bound);
-        let bias = Tensor::zeros([fan_out], (Kind::Float, device));
-        Linear { weight: weight.set_requires_grad(true), bias: bias.set_requires_grad(true) }
+        let weight = Tensor::empty([fan_out, fan_in], (Kind::Float, Device::Cpu)).uniform_(-bound, bound);
+        let bias = Tensor::empty([fan_out], (Kind::Float, Device::Cpu)).uniform_(-bound, bound).zero_();
+        Linear { weight, bias }
+    }
+
+    fn to_device(&self, device: Device) -> Self {
+        let leaf = |t: &Tensor| t.to_device(device).detach().set_requires_grad(true);
+        Linear { weight: leaf(&self.weight), bias: leaf(&self.bias) }
     }
 
     fn forward(&self, x: &Tensor) -> Tensor {
@@ -178,29 +186,53 @@ pub fn init_weight(weight: &Tensor, init: &Initializer) {
 
 impl ActorCritic {
     /// Builds and initialises the network for `obs_size` inputs and `actions` outputs.
+    ///
+    /// Construction and initialisation run on the CPU generator in rl_games' order (actor MLP,
+    /// critic MLP, value, μ, σ; then the initialisers), and the parameters move to `device`
+    /// afterwards, as rl_games builds its model before `.to(device)`: a seed gives rl_games'
+    /// initial weights on every device.
     pub fn new(cfg: &NetworkConfig, obs_size: i64, actions: i64, device: Device) -> Self {
-        let mlp = |_: ()| {
+        // rl_games sizes the (empty) CNN trunk by running it on `torch.rand(1, *obs_shape)`: the
+        // draw comes first even for an MLP.
+        let _ = Tensor::rand([1, obs_size], (Kind::Float, Device::Cpu));
+        let mlp = || {
             let mut layers = Vec::new();
             let mut fan_in = obs_size;
             for &u in &cfg.units {
-                layers.push(Linear::new(fan_in, u, device));
+                layers.push(Linear::new(fan_in, u));
                 fan_in = u;
             }
             layers
         };
-        let actor_mlp = mlp(());
-        let critic_mlp = if cfg.separate { mlp(()) } else { Vec::new() };
+        let actor_mlp = mlp();
+        let critic_mlp = if cfg.separate { mlp() } else { Vec::new() };
         let features = cfg.units.last().copied().unwrap_or(obs_size);
-        let value = Linear::new(features, 1, device);
-        let mu = Linear::new(features, actions, device);
+        let value = Linear::new(features, 1);
+        let mu = Linear::new(features, actions);
         let sigma = if cfg.fixed_sigma {
-            SigmaHead::Fixed(Tensor::zeros([actions], (Kind::Float, device)).set_requires_grad(true))
+            SigmaHead::Fixed(Tensor::zeros([actions], (Kind::Float, Device::Cpu)))
         } else {
-            SigmaHead::Head(Linear::new(features, actions, device))
+            SigmaHead::Head(Linear::new(features, actions))
         };
-        let net = ActorCritic { cfg: cfg.clone(), actor_mlp, critic_mlp, value, mu, sigma };
-        net.initialise();
-        net
+        let cpu = ActorCritic { cfg: cfg.clone(), actor_mlp, critic_mlp, value, mu, sigma };
+        cpu.initialise();
+        cpu.to_device(device)
+    }
+
+    /// The same parameters as trainable leaves on `device`.
+    fn to_device(&self, device: Device) -> Self {
+        let move_all = |layers: &[Linear]| layers.iter().map(|l| l.to_device(device)).collect();
+        ActorCritic {
+            cfg: self.cfg.clone(),
+            actor_mlp: move_all(&self.actor_mlp),
+            critic_mlp: move_all(&self.critic_mlp),
+            value: self.value.to_device(device),
+            mu: self.mu.to_device(device),
+            sigma: match &self.sigma {
+                SigmaHead::Fixed(p) => SigmaHead::Fixed(p.to_device(device).detach().set_requires_grad(true)),
+                SigmaHead::Head(head) => SigmaHead::Head(head.to_device(device)),
+            },
+        }
     }
 
     /// §5.2: every Linear weight ← mlp.initializer (biases are already 0); μ weight ← mu_init; σ ← sigma_init.

@@ -1,0 +1,56 @@
+//! Same seed, same randomness as rl_games 1.6.5: builds the model after `manual_seed(seed)` and
+//! plays the first rollout with rlhost's own sampling, then compares the initial weights and the
+//! sampled actions with rl_games' (bench/ab/dump_rlgames.py, epoch 1, env rng rlhost).
+//!
+//! `cargo run --release -p rlhost-plugin-a2c-continuous --example ab_seed -- /tmp/ab/params.json /tmp/ab/ep1.npz 42`
+use abi_stable::std_types::RString;
+use rlhost_a2c_continuous::config::Params;
+use rlhost_a2c_continuous::model::Model;
+use rlhost_a2c_continuous::rollout::Rollout;
+use rlhost_sdk::api::{DlDevice, EnvArgs};
+use rlhost_sdk::EnvHandle;
+use std::collections::HashMap;
+use tch::{Device, Kind, Tensor};
+
+fn max_abs(a: &Tensor, b: &Tensor) -> f64 {
+    let b = b.to_kind(Kind::Double).reshape(a.size());
+    (a.to_kind(Kind::Double) - b).abs().max().double_value(&[])
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let params_json = std::fs::read_to_string(&args[1]).unwrap();
+    let d: HashMap<String, Tensor> = Tensor::read_npz(&args[2]).unwrap().into_iter().collect();
+    let seed: u64 = args[3].parse().unwrap();
+    let g = |k: &str| d.get(k).unwrap_or_else(|| panic!("missing {k}")).shallow_clone();
+    let params = Params::parse(&params_json, &mut |_| {}).unwrap();
+    let cfg = params.config.clone();
+    let (n, h) = (cfg.num_actors, cfg.horizon_length);
+    tch::set_num_threads(2);
+    tch::manual_seed(seed as i64);
+    let model = Model::new(&params.network, &[3], 1, true, true, Device::Cpu);
+    for (name, p) in model.net.named_parameters() {
+        println!("{name:36} max |rlhost - rl_games| {:.3e}", max_abs(&p, &g(&format!("pre.{name}"))));
+    }
+    let env_cfg = serde_json::to_string(&params.raw["config"]["env_config"]).unwrap();
+    let env = rlhost_classic_control::build_env(
+        "Pendulum-v1",
+        &EnvArgs { config_json: RString::from(env_cfg), num_envs: n as u32, seed, device: DlDevice::CPU },
+    )
+    .unwrap();
+    let mut env = EnvHandle::new(env).unwrap();
+    let mut rollout = Rollout::new(&env, h, Device::Cpu);
+    rollout.reset(&mut env).unwrap();
+    rollout.play(&mut env, &model, &cfg).unwrap();
+    // rl_games rows are env-major (row = env·H + t); rlhost's buffers are (H, N, ..).
+    let rg_actions = g("raw.actions").reshape([n, h, -1]).transpose(0, 1);
+    let rg_values = g("raw.values").reshape([n, h]).transpose(0, 1);
+    for t in [0, 1, 15, 31] {
+        println!(
+            "actions t={t:2} max |diff| {:.3e}",
+            max_abs(&rollout.buf.actions.get(t), &rg_actions.get(t))
+        );
+    }
+    println!("actions all   max |diff| {:.3e}", max_abs(&rollout.buf.actions, &rg_actions));
+    println!("values  all   max |diff| {:.3e}", max_abs(&rollout.buf.values, &rg_values));
+}
