@@ -46,10 +46,7 @@ fn main() {
     let rg_actions = g("raw.actions").reshape([n, h, -1]).transpose(0, 1);
     let rg_values = g("raw.values").reshape([n, h]).transpose(0, 1);
     for t in [0, 1, 15, 31] {
-        println!(
-            "actions t={t:2} max |diff| {:.3e}",
-            max_abs(&rollout.buf.actions.get(t), &rg_actions.get(t))
-        );
+        println!("actions t={t:2} max |diff| {:.3e}", max_abs(&rollout.buf.actions.get(t), &rg_actions.get(t)));
     }
     println!("actions all   max |diff| {:.3e}", max_abs(&rollout.buf.actions, &rg_actions));
     println!("values  all   max |diff| {:.3e}", max_abs(&rollout.buf.values, &rg_values));
