@@ -111,9 +111,11 @@ impl PpoAgent {
         }
         let obs_shape: Vec<i64> = info.observation_shape.iter().copied().collect();
 
-        // `torch.manual_seed(seed)`, as rl_games' Runner does: the same seed draws the same initial
-        // weights and action noise.
-        tch::manual_seed(seed as i64);
+        // `torch.manual_seed(seed)`, as rl_games' Runner does (and, like it, nothing for seed 0): the
+        // same seed draws the same initial weights and action noise.
+        if seed != 0 {
+            tch::manual_seed(seed as i64);
+        }
         let model =
             Model::new(&params.network, &obs_shape, action_dim, cfg.normalize_input, cfg.normalize_value, device);
         let adam = Adam::new(model.net.named_parameters(), cfg.learning_rate, cfg.weight_decay);
