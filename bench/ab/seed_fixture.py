@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Writes the same-seed fixture of plugins/a2c_continuous/tests/same_seed_as_rl_games.rs: rl_games
-1.6.5's initial weights and its state after epoch 1 on configs/pendulum_ppo.yaml (seed 42, env rng
-rlhost, i.e. the same Pendulum start states as rlhost's), taken from dump_rlgames.py's epoch-1 dump.
+1.6.5's initial weights and its state after epochs 1 and 2 on configs/pendulum_ppo.yaml (seed 42, env
+rng rlhost, i.e. the same Pendulum start states as rlhost's), taken from dump_rlgames.py's dumps.
 
     ~/.cache/rlhost/venv-rlgames-1.6.5/bin/python bench/ab/seed_fixture.py
 """
@@ -21,16 +21,17 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         subprocess.run(
             [sys.executable, os.path.join(HERE, "dump_rlgames.py"), "--seed", "42", "--out", tmp,
-             "--epochs-to-dump", "1", "--env-rng", "rlhost"],
+             "--epochs-to-dump", "1,2", "--env-rng", "rlhost"],
             check=True, stdout=subprocess.DEVNULL,
         )
-        d = np.load(os.path.join(tmp, "ep1.npz"))
         keep = {}
-        for k in d.files:
-            if k.startswith("pre.a2c_network."):
-                keep["init." + k[len("pre."):]] = d[k]
-            elif k.startswith("post.") and not k.startswith("post_"):
-                keep[k] = d[k]
+        for epoch in (1, 2):
+            d = np.load(os.path.join(tmp, f"ep{epoch}.npz"))
+            for k in d.files:
+                if epoch == 1 and k.startswith("pre.a2c_network."):
+                    keep["init." + k[len("pre."):]] = d[k]
+                elif k.startswith("post.") and not k.startswith("post_"):
+                    keep[f"epoch{epoch}." + k[len("post."):]] = d[k]
         np.savez(OUT, **keep)
     print(f"wrote {OUT} ({len(keep)} arrays)")
 

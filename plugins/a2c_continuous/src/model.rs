@@ -85,7 +85,14 @@ impl Model {
     }
 
     /// Bootstrap value of the last observations, de-normalised (N, 1).
+    ///
+    /// rl_games' `get_values` runs the whole policy forward, which samples an action it then
+    /// ignores: the same (N, A) draw is made here, so the next rollout's noise is rl_games'.
     pub fn value(&self, obs: &Tensor) -> Tensor {
-        tch::no_grad(|| self.denormalize_value(self.net.forward(&self.normalize_obs(obs)).value))
+        tch::no_grad(|| {
+            let out = self.net.forward(&self.normalize_obs(obs));
+            let _ = out.mu.randn_like();
+            self.denormalize_value(out.value)
+        })
     }
 }

@@ -71,11 +71,12 @@ impl Rollout {
     /// Draws and discards the exploration noise of `epochs` rollouts, so a restored agent continues
     /// libtorch's generator where an uninterrupted run would be (resume exactness).
     ///
-    /// It mirrors `Model::act`'s consumption: one (N, A) standard-normal draw per step.
+    /// It mirrors the consumption of `Model::act` (one (N, A) standard-normal draw per step) and
+    /// `Model::value` (one more for the bootstrap): horizon + 1 draws per epoch.
     pub fn skip_noise(&self, epochs: u64) {
         let step_noise = self.buf.actions.get(0);
         let horizon = self.buf.actions.size()[0] as u64;
-        for _ in 0..epochs * horizon {
+        for _ in 0..epochs * (horizon + 1) {
             let _ = step_noise.randn_like();
         }
     }
