@@ -3,7 +3,7 @@
 //! State (θ, θ̇) float64; observation (cos θ, sin θ, θ̇); action a torque in [−2, 2].
 use crate::dynamics::{col, scale_uniform, stack, Dynamics, Spec, Transition};
 use std::f64::consts::PI;
-use tch::Tensor;
+use tch::{Kind, Tensor};
 
 /// The name configs use for this environment.
 pub const NAME: &str = "Pendulum-v1";
@@ -43,12 +43,16 @@ impl Dynamics for Pendulum {
 
     fn step(state: &Tensor, action: &Tensor) -> Transition {
         let (th, thdot) = (col(state, 0), col(state, 1));
-        let u = col(action, 0).clamp(-MAX_TORQUE, MAX_TORQUE);
-        let costs = angle_normalize(&th).square() + thdot.square() * 0.1 + u.square() * 0.001;
-        let newthdot =
-            (thdot + (th.sin() * (3.0 * G / (2.0 * L)) + &u * (3.0 / (M * L * L))) * DT).clamp(-MAX_SPEED, MAX_SPEED);
+        // Gymnasium receives a float32 action, and under numpy 2's promotion rules `0.001 * u**2`
+        // and `3.0 / (m l²) * u` are float32 products added to float64 terms: the same precision
+        // here keeps trajectories bit for bit equal to Gymnasium's.
+        let u = col(action, 0).to_kind(Kind::Float).clamp(-MAX_TORQUE, MAX_TORQUE);
+        let u_cost = (&u * &u * 0.001).to_kind(Kind::Double);
+        let u_accel = (&u * (3.0 / (M * L * L))).to_kind(Kind::Double);
+        let costs = angle_normalize(&th).square() + thdot.square() * 0.1 + u_cost;
+        let newthdot = (thdot + (th.sin() * (3.0 * G / (2.0 * L)) + u_accel) * DT).clamp(-MAX_SPEED, MAX_SPEED);
         let newth = th + &newthdot * DT;
-        let terminated = costs.zeros_like().to_kind(tch::Kind::Bool);
+        let terminated = costs.zeros_like().to_kind(Kind::Bool);
         Transition { next_state: stack(&[newth, newthdot]), reward: -costs, terminated }
     }
 
