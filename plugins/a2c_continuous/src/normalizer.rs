@@ -31,15 +31,20 @@ impl RunningMeanStd {
     }
 
     /// Chan et al.'s parallel update with a batch `x` (n, *shape) float32.
+    ///
+    /// Operation order and precision are rl_games' to the bit: batch moments in float32, `m_b =
+    /// batch_var·n` still in float32 (a float32 tensor times an int), everything else in float64
+    /// and evaluated left to right (`delta·n / total`, `delta²·count·n / total`).
     pub fn update(&mut self, x: &Tensor) {
-        let n = x.size()[0] as f64;
-        // Batch moments in float32 as torch.mean / torch.var(unbiased=False) give them, then float64.
-        let batch_mean = x.mean_dim(0, false, Kind::Float).to_kind(Kind::Double);
-        let batch_var = x.var_correction(Some([0i64].as_slice()), 0, false).to_kind(Kind::Double);
-        let delta = &batch_mean - &self.mean;
-        let total = self.count + n;
-        let new_mean = &self.mean + &delta * (n / total);
-        let m2 = &self.var * self.count + batch_var * n + delta.square() * (self.count * n / total);
+        let n = x.size()[0];
+        let batch_mean = x.mean_dim(0, false, Kind::Float);
+        let batch_var = x.var_correction(Some([0i64].as_slice()), 0, false);
+        let delta = batch_mean.to_kind(Kind::Double) - &self.mean;
+        let total = self.count + n as f64;
+        let new_mean = &self.mean + &delta * n as f64 / total;
+        let m_a = &self.var * self.count;
+        let m_b = (batch_var * n).to_kind(Kind::Double);
+        let m2 = m_a + m_b + delta.square() * self.count * n as f64 / total;
         self.mean = new_mean;
         self.var = m2 / total;
         self.count = total;
