@@ -317,9 +317,15 @@ impl ActorCritic {
         }
     }
 
-    /// Every trainable tensor with its rl_games state-dict name, in a fixed order.
+    /// Every trainable tensor with its rl_games state-dict name, in the order of rl_games'
+    /// `model.parameters()`: a fixed σ is a direct parameter of the network module, so it comes
+    /// first; then the layers in registration order. The order is arithmetic, not cosmetic: the
+    /// gradient-clipping norm sums the per-tensor norms in it.
     pub fn named_parameters(&self) -> Vec<(String, Tensor)> {
         let mut out = Vec::new();
+        if let SigmaHead::Fixed(p) = &self.sigma {
+            out.push(("a2c_network.sigma".into(), p.shallow_clone()));
+        }
         let mut linear = |prefix: String, l: &Linear| {
             out.push((format!("{prefix}.weight"), l.weight.shallow_clone()));
             out.push((format!("{prefix}.bias"), l.bias.shallow_clone()));
@@ -332,9 +338,8 @@ impl ActorCritic {
         }
         linear("a2c_network.value".into(), &self.value);
         linear("a2c_network.mu".into(), &self.mu);
-        match &self.sigma {
-            SigmaHead::Fixed(p) => out.push(("a2c_network.sigma".into(), p.shallow_clone())),
-            SigmaHead::Head(head) => linear("a2c_network.sigma".into(), head),
+        if let SigmaHead::Head(head) = &self.sigma {
+            linear("a2c_network.sigma".into(), head);
         }
         out
     }
