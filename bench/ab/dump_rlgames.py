@@ -111,6 +111,12 @@ def main():
             rec["lr_used"] = float(self.optimizer.param_groups[0]["lr"])
             state["mb"].append(rec)
         orig_step(self)
+        if state["active"]:
+            # One-element parameters after the step, and their clipped gradients, to the bit.
+            for n, p in self.model.named_parameters():
+                if p.numel() == 1:
+                    rec[f"after_step.{n}"] = float(p.detach().reshape(-1)[0])
+                    rec[f"clipped_grad.{n}"] = float(p.grad.reshape(-1)[0])
 
     orig_tac = A.train_actor_critic
 

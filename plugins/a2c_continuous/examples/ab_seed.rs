@@ -50,4 +50,24 @@ fn main() {
     }
     println!("actions all   max |diff| {:.3e}", max_abs(&rollout.buf.actions, &rg_actions));
     println!("values  all   max |diff| {:.3e}", max_abs(&rollout.buf.values, &rg_values));
+    let rg = |k: &str| {
+        let t = g(k);
+        let tail: Vec<i64> = t.size()[1..].to_vec();
+        let mut shape = vec![n, h];
+        shape.extend(&tail);
+        t.reshape(shape.as_slice()).transpose(0, 1)
+    };
+    println!("obs     all   max |diff| {:.3e}", max_abs(&rollout.buf.obs, &rg("raw.obses")));
+    println!("mus     all   max |diff| {:.3e}", max_abs(&rollout.buf.mus, &rg("raw.mus")));
+    println!("neglogp all   max |diff| {:.3e}", max_abs(&rollout.buf.neglogp, &rg("raw.neglogpacs")));
+    let returns = &rollout.advantages + &rollout.buf.values;
+    println!("returns all   max |diff| {:.3e}", max_abs(&returns, &rg("raw.returns").squeeze_dim(-1)));
+    for t in 0..h {
+        let d = max_abs(&rollout.buf.obs.get(t), &rg("raw.obses").get(t));
+        let a = max_abs(&rollout.buf.actions.get(t), &rg_actions.get(t));
+        if d > 0.0 || a > 0.0 {
+            println!("first difference at step {t}: obs {d:.3e} actions {a:.3e}");
+            break;
+        }
+    }
 }

@@ -1,8 +1,9 @@
 //! Same seed, same run as rl_games 1.6.5: on the shipped Pendulum config with seed 42, rlhost's
 //! initial weights are rl_games' bit for bit (libtorch's generator is consumed in rl_games' order),
 //! and after one and two full epochs (rollouts with rlhost's own action sampling, then the updates)
-//! the weights and normalisers agree to float rounding. Epoch 2 checks that the generator is also
-//! consumed as rl_games does between epochs. Fixture: `bench/ab/seed_fixture.py`.
+//! the weights and normalisers agree. On the machine that made the fixture (2 threads, AVX-512)
+//! they are bit for bit equal; the bounds leave room for another CPU's GEMM rounding, and a
+//! generator out of step fails them by orders of magnitude. Fixture: `bench/ab/seed_fixture.py`.
 //! One test in its own binary: it owns libtorch's global generator.
 use abi_stable::std_types::RString;
 use rlhost_a2c_continuous::PpoAgent;
@@ -92,8 +93,8 @@ fn seed_42_gives_rl_games_initial_weights_and_first_epochs() {
     assert_eq!(n1, 15, "expected weights and both normalisers in the fixture");
     assert!(d1 < 1e-5, "after epoch 1, {name1} differs from rl_games' by {d1:.2e} (relative)");
 
-    // Rounding differences grow from epoch to epoch; a generator out of step with rl_games' gives
-    // differences of 10-50% here.
+    // Rounding differences (another CPU) would grow to ~1e-5 here; a generator out of step with
+    // rl_games' gives differences of 10-50%.
     let mut agent = pendulum_agent(2, &dir.path().join("two"));
     agent.train().unwrap();
     let (d2, name2, n2) = worst_difference(&agent, &reference, "epoch2");
