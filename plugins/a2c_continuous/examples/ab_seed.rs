@@ -1,6 +1,7 @@
 //! Same seed, same randomness as rl_games 1.6.5: builds the model after `manual_seed(seed)` and
 //! plays the first rollout with rlhost's own sampling, then compares the initial weights and the
-//! sampled actions with rl_games' (bench/ab/dump_rlgames.py, epoch 1, env rng rlhost).
+//! rollout (observations, actions, μ, values, neg-log-probs, returns) with rl_games'
+//! (bench/ab/dump_rlgames.py, epoch 1, env rng rlhost), and names the first step that differs.
 //!
 //! `cargo run --release -p rlhost-plugin-a2c-continuous --example ab_seed -- /tmp/ab/params.json /tmp/ab/ep1.npz 42`
 use abi_stable::std_types::RString;

@@ -132,7 +132,7 @@ impl AdamStep {
             pv[k] -= step_size * mv[k] / denom;
         }
         let write = |t: &Tensor, values: &[f32]| {
-            let _ = t.shallow_clone().copy_(&Tensor::from_slice(values).to_device(t.device()));
+            t.shallow_clone().copy_(&Tensor::from_slice(values).to_device(t.device()));
         };
         write(p, &pv);
         write(m, &mv);
