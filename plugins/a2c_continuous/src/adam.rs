@@ -1,5 +1,6 @@
-//! Adam (PyTorch's single-tensor algorithm, L2 weight decay, eps 1e-8) with inspectable state,
-//! so `exp_avg`/`exp_avg_sq`/`step` can be checkpointed under the parameters' names.
+//! Adam (L2 weight decay, eps 1e-8) with the arithmetic of PyTorch's fused CPU kernel and
+//! inspectable state, so `exp_avg`/`exp_avg_sq`/`step` can be checkpointed under the parameters' names.
+use std::sync::OnceLock;
 use tch::{Device, Kind, Tensor};
 
 /// Adam over a fixed list of named parameters.
@@ -143,22 +144,25 @@ impl AdamStep {
 /// `at::vec::Vectorized<float>::size()` of the libtorch CPU kernels: 16 floats with AVX-512
 /// (libtorch's choice where the CPU has it, unless `ATEN_CPU_CAPABILITY` says otherwise), else 8.
 fn cpu_vector_width() -> i64 {
-    match std::env::var("ATEN_CPU_CAPABILITY").as_deref() {
-        Ok("avx512") => return 16,
-        Ok("default") | Ok("avx2") => return 8,
-        _ => {}
-    }
-    #[cfg(target_arch = "x86_64")]
-    {
-        let avx512 = std::arch::is_x86_feature_detected!("avx512f")
-            && std::arch::is_x86_feature_detected!("avx512bw")
-            && std::arch::is_x86_feature_detected!("avx512vl")
-            && std::arch::is_x86_feature_detected!("avx512dq");
-        if avx512 {
-            return 16;
+    static WIDTH: OnceLock<i64> = OnceLock::new();
+    *WIDTH.get_or_init(|| {
+        match std::env::var("ATEN_CPU_CAPABILITY").as_deref() {
+            Ok("avx512") => return 16,
+            Ok("default") | Ok("avx2") => return 8,
+            _ => {}
         }
-    }
-    8
+        #[cfg(target_arch = "x86_64")]
+        {
+            let avx512 = std::arch::is_x86_feature_detected!("avx512f")
+                && std::arch::is_x86_feature_detected!("avx512bw")
+                && std::arch::is_x86_feature_detected!("avx512vl")
+                && std::arch::is_x86_feature_detected!("avx512dq");
+            if avx512 {
+                return 16;
+            }
+        }
+        8
+    })
 }
 
 /// √x correctly rounded, as the fused Adam kernel that rl_games uses computes it (`_mm512_sqrt_ps`,
