@@ -4,8 +4,12 @@
 //! `a2c_network.actor_mlp.{0,2,4..}` (Linear at even indices of rl_games' Sequential, activations
 //! in between), `a2c_network.critic_mlp.*` (separate only), `a2c_network.value`, `a2c_network.mu`,
 //! `a2c_network.sigma` (fixed) or `a2c_network.sigma.{weight,bias}`.
-use crate::config::{Activation, FanMode, Initializer, NetworkConfig, SigmaParametrization};
+use crate::init::init_weight;
+use crate::spec::{Activation, Initializer, NetworkConfig, SigmaParametrization};
 use tch::{Device, Kind, Tensor};
+
+/// Name prefixes of the parameters only the critic uses (a player does not need them).
+pub const CRITIC_PREFIXES: [&str; 2] = ["a2c_network.critic_mlp.", "a2c_network.value."];
 
 /// A fully connected layer `y = x·Wᵀ + b`.
 #[derive(Debug)]
@@ -28,6 +32,12 @@ impl Linear {
         Linear { weight, bias }
     }
 
+    /// Zero weight and bias without touching the generator (for weights that are loaded next).
+    fn zeros(fan_in: i64, fan_out: i64) -> Self {
+        let cpu = (Kind::Float, Device::Cpu);
+        Linear { weight: Tensor::zeros([fan_out, fan_in], cpu), bias: Tensor::zeros([fan_out], cpu) }
+    }
+
     fn to_device(&self, device: Device) -> Self {
         let leaf = |t: &Tensor| t.to_device(device).detach().set_requires_grad(true);
         Linear { weight: leaf(&self.weight), bias: leaf(&self.bias) }
@@ -45,6 +55,17 @@ pub enum SigmaHead {
     Fixed(Tensor),
     /// `a2c_network.sigma.{weight,bias}`.
     Head(Linear),
+}
+
+/// What the actor half of one forward pass gives.
+#[derive(Debug)]
+pub struct ActorOutput {
+    /// Mean action (batch, A).
+    pub mu: Tensor,
+    /// Standard deviation (batch, A).
+    pub sigma: Tensor,
+    /// ln σ as used in the log-likelihood (batch, A) (the raw value under `exp` without floor).
+    pub log_sigma: Tensor,
 }
 
 /// What one forward pass gives.
@@ -86,104 +107,6 @@ pub fn activate(act: Activation, x: Tensor) -> Tensor {
     }
 }
 
-fn fans(weight: &Tensor) -> (f64, f64) {
-    let size = weight.size();
-    (size[1] as f64, size[0] as f64)
-}
-
-fn fan(weight: &Tensor, mode: FanMode) -> f64 {
-    let (fan_in, fan_out) = fans(weight);
-    match mode {
-        FanMode::FanIn => fan_in,
-        FanMode::FanOut => fan_out,
-        FanMode::FanAvg => (fan_in + fan_out) / 2.0,
-    }
-}
-
-/// PyTorch's `calculate_gain(nonlinearity, a)`.
-fn kaiming_gain(nonlinearity: &str, a: f64) -> f64 {
-    match nonlinearity {
-        "relu" => 2f64.sqrt(),
-        "tanh" => 5.0 / 3.0,
-        "selu" => 0.75,
-        "leaky_relu" => (2.0 / (1.0 + a * a)).sqrt(),
-        _ => 1.0, // linear, sigmoid, conv*
-    }
-}
-
-/// Fills `t` with N(0, std²) truncated to the absolute range [lo, hi] (PyTorch's `trunc_normal_`).
-fn trunc_normal_(t: &mut Tensor, std: f64, lo: f64, hi: f64) {
-    let cdf = |x: f64| (1.0 + erf(x / std / 2f64.sqrt())) / 2.0;
-    let (l, u) = (cdf(lo), cdf(hi));
-    let _ = t.uniform_(2.0 * l - 1.0, 2.0 * u - 1.0);
-    let _ = t.erfinv_();
-    let _ = t.g_mul_scalar_(std * 2f64.sqrt());
-    let _ = t.clamp_(lo, hi);
-}
-
-/// erf by Abramowitz–Stegun 7.1.26 refined with two Newton steps on erfc would be overkill: the
-/// truncation bounds only need a few digits.
-fn erf(x: f64) -> f64 {
-    let t = 1.0 / (1.0 + 0.3275911 * x.abs());
-    let y = 1.0
-        - (((((1.061405429 * t - 1.453152027) * t) + 1.421413741) * t - 0.284496736) * t + 0.254829592)
-            * t
-            * (-x * x).exp();
-    if x >= 0.0 {
-        y
-    } else {
-        -y
-    }
-}
-
-/// Applies an initializer to a weight matrix in place (spec §5.2 table).
-pub fn init_weight(weight: &Tensor, init: &Initializer) {
-    tch::no_grad(|| {
-        let mut w = weight.shallow_clone();
-        match init {
-            Initializer::Default => {}
-            Initializer::Const { val } => {
-                let _ = w.fill_(*val);
-            }
-            Initializer::GlorotNormal { gain } => {
-                let (fi, fo) = fans(weight);
-                let _ = w.normal_(0.0, gain * (2.0 / (fi + fo)).sqrt());
-            }
-            Initializer::GlorotUniform { gain } => {
-                let (fi, fo) = fans(weight);
-                let bound = gain * (6.0 / (fi + fo)).sqrt();
-                let _ = w.uniform_(-bound, bound);
-            }
-            Initializer::VarianceScaling { scale, mode } => {
-                // Quirk 13: truncated at absolute ±2, not ±2σ.
-                let std = (scale / fan(weight, *mode)).sqrt();
-                trunc_normal_(&mut w, std, -2.0, 2.0);
-            }
-            Initializer::RandomUniform { a, b } => {
-                let _ = w.uniform_(*a, *b);
-            }
-            Initializer::KaimingNormal { a, mode, nonlinearity } => {
-                let std = kaiming_gain(nonlinearity, *a) / fan(weight, *mode).sqrt();
-                let _ = w.normal_(0.0, std);
-            }
-            Initializer::Orthogonal { gain } => {
-                let size = weight.size();
-                let (rows, cols) = (size[0], size[1]);
-                let mut flat = Tensor::randn([rows, cols], (Kind::Float, Device::Cpu));
-                if rows < cols {
-                    flat = flat.t_();
-                }
-                let (q, r) = Tensor::linalg_qr(&flat, "reduced");
-                let mut q = q * r.diagonal(0, 0, 1).sign();
-                if rows < cols {
-                    q = q.t_();
-                }
-                w.copy_(&(q * *gain));
-            }
-        }
-    })
-}
-
 impl ActorCritic {
     /// Builds and initialises the network for `obs_size` inputs and `actions` outputs.
     ///
@@ -195,28 +118,39 @@ impl ActorCritic {
         // rl_games sizes the (empty) CNN trunk by running it on `torch.rand(1, *obs_shape)`: the
         // draw comes first even for an MLP.
         let _ = Tensor::rand([1, obs_size], (Kind::Float, Device::Cpu));
+        let cpu = Self::build(cfg, obs_size, actions, Linear::new);
+        cpu.initialise();
+        cpu.to_device(device)
+    }
+
+    /// The same layout with every parameter zero and no draw from the generator: for a network
+    /// whose weights are loaded next (a player), so loading does not move the action noise.
+    pub fn zeros(cfg: &NetworkConfig, obs_size: i64, actions: i64, device: Device) -> Self {
+        Self::build(cfg, obs_size, actions, Linear::zeros).to_device(device)
+    }
+
+    /// The layers in rl_games' registration order (the order of the generator draws).
+    fn build(cfg: &NetworkConfig, obs_size: i64, actions: i64, linear: fn(i64, i64) -> Linear) -> Self {
         let mlp = || {
             let mut layers = Vec::new();
             let mut fan_in = obs_size;
-            for &u in &cfg.units {
-                layers.push(Linear::new(fan_in, u));
+            for &u in &cfg.mlp.units {
+                layers.push(linear(fan_in, u));
                 fan_in = u;
             }
             layers
         };
         let actor_mlp = mlp();
         let critic_mlp = if cfg.separate { mlp() } else { Vec::new() };
-        let features = cfg.units.last().copied().unwrap_or(obs_size);
-        let value = Linear::new(features, 1);
-        let mu = Linear::new(features, actions);
-        let sigma = if cfg.fixed_sigma {
+        let features = cfg.mlp.units.last().copied().unwrap_or(obs_size);
+        let value = linear(features, 1);
+        let mu = linear(features, actions);
+        let sigma = if cfg.head.fixed_sigma {
             SigmaHead::Fixed(Tensor::zeros([actions], (Kind::Float, Device::Cpu)))
         } else {
-            SigmaHead::Head(Linear::new(features, actions))
+            SigmaHead::Head(linear(features, actions))
         };
-        let cpu = ActorCritic { cfg: cfg.clone(), actor_mlp, critic_mlp, value, mu, sigma };
-        cpu.initialise();
-        cpu.to_device(device)
+        ActorCritic { cfg: cfg.clone(), actor_mlp, critic_mlp, value, mu, sigma }
     }
 
     /// The same parameters as trainable leaves on `device`.
@@ -244,10 +178,10 @@ impl ActorCritic {
             linears.push(head);
         }
         for layer in linears {
-            init_weight(&layer.weight, &self.cfg.initializer);
+            init_weight(&layer.weight, &self.cfg.mlp.initializer);
         }
-        init_weight(&self.mu.weight, &self.cfg.mu_init);
-        match (&self.sigma, &self.cfg.sigma_init) {
+        init_weight(&self.mu.weight, &self.cfg.head.mu_init);
+        match (&self.sigma, &self.cfg.head.sigma_init) {
             (SigmaHead::Fixed(p), init) => {
                 // A vector: const fills it; other initializers see it as a (1, A) matrix.
                 let as_matrix = p.view([1, -1]);
@@ -261,10 +195,15 @@ impl ActorCritic {
         }
     }
 
+    /// The description the network was built from.
+    pub fn config(&self) -> &NetworkConfig {
+        &self.cfg
+    }
+
     fn run_mlp(&self, layers: &[Linear], x: &Tensor) -> Tensor {
         let mut h = x.shallow_clone();
         for layer in layers {
-            h = activate(self.cfg.activation, layer.forward(&h));
+            h = activate(self.cfg.mlp.activation, layer.forward(&h));
         }
         h
     }
@@ -276,22 +215,35 @@ impl ActorCritic {
         let critic_features =
             if self.cfg.separate { self.run_mlp(&self.critic_mlp, &x) } else { actor_features.shallow_clone() };
         let value = activate(self.cfg.value_activation, self.value.forward(&critic_features));
-        let mu = activate(self.cfg.mu_activation, self.mu.forward(&actor_features));
+        let ActorOutput { mu, sigma, log_sigma } = self.policy_head(&actor_features);
+        PolicyOutput { mu, sigma, log_sigma, value }
+    }
+
+    /// The actor half of [`forward`](Self::forward) (no critic, no value): what a player needs.
+    pub fn forward_actor(&self, obs: &Tensor) -> ActorOutput {
+        self.policy_head(&self.run_mlp(&self.actor_mlp, &obs.flatten(1, -1)))
+    }
+
+    /// μ and σ from the actor features.
+    fn policy_head(&self, actor_features: &Tensor) -> ActorOutput {
+        let head = &self.cfg.head;
+        let mu = activate(head.mu_activation, self.mu.forward(actor_features));
         let raw_sigma = match &self.sigma {
             // rl_games: `mu * 0.0 + sigma_act(sigma)` broadcasts the vector to (batch, A).
-            SigmaHead::Fixed(p) => &mu * 0.0 + activate(self.cfg.sigma_activation, p.shallow_clone()),
-            SigmaHead::Head(head) => activate(self.cfg.sigma_activation, head.forward(&actor_features)),
+            SigmaHead::Fixed(p) => &mu * 0.0 + activate(head.sigma_activation, p.shallow_clone()),
+            SigmaHead::Head(h) => activate(head.sigma_activation, h.forward(actor_features)),
         };
         let (sigma, log_sigma) = self.parametrize_sigma(raw_sigma);
-        PolicyOutput { mu, sigma, log_sigma, value }
+        ActorOutput { mu, sigma, log_sigma }
     }
 
     /// raw → (σ, ln σ) (spec §5.4).
     fn parametrize_sigma(&self, raw: Tensor) -> (Tensor, Tensor) {
-        let min_sigma = self.cfg.min_sigma;
-        match self.cfg.sigma_parametrization {
+        let head = &self.cfg.head;
+        let min_sigma = head.min_sigma;
+        match head.sigma_parametrization {
             SigmaParametrization::Exp => {
-                let raw = match self.cfg.logstd_bounds {
+                let raw = match head.logstd_bounds {
                     Some((lo, hi)) => raw.clamp(lo, hi),
                     None => raw,
                 };
@@ -344,12 +296,29 @@ impl ActorCritic {
         out
     }
 
+    /// The parameters [`forward_actor`](Self::forward_actor) uses, with their names.
+    pub fn actor_parameters(&self) -> Vec<(String, Tensor)> {
+        let critic = |name: &str| CRITIC_PREFIXES.iter().any(|p| name.starts_with(p));
+        self.named_parameters().into_iter().filter(|(name, _)| !critic(name)).collect()
+    }
+
     /// The fixed σ parameter, if the network has one.
     pub fn fixed_sigma(&self) -> Option<&Tensor> {
         match &self.sigma {
             SigmaHead::Fixed(p) => Some(p),
             SigmaHead::Head(_) => None,
         }
+    }
+
+    /// Sets every element of the fixed raw σ to `value` (quirk 9: the raw parameter, a log-std
+    /// under `exp`, is written); `false` when σ is a head.
+    pub fn set_fixed_sigma(&self, value: f32) -> bool {
+        let Some(p) = self.fixed_sigma() else { return false };
+        let mut p = p.shallow_clone();
+        tch::no_grad(|| {
+            let _ = p.fill_(value as f64);
+        });
+        true
     }
 }
 

@@ -1,0 +1,18 @@
+//! rl_games' model for rlhost plugins: what a trainer and a player of the same algorithm must
+//! agree on, in one place, so they cannot drift.
+//!
+//! - [`section`]: the lenient reader of rl_games' JSON config blocks (numbers as strings,
+//!   `True`/`1` booleans, errors naming the key path).
+//! - [`spec`]: `params.network` → [`spec::NetworkConfig`] (MLP, activations, initialisers, μ/σ head).
+//! - [`init`]: the weight initialisers; [`network`]: the `actor_critic` module, neg-log-prob, entropy.
+//! - [`normalizer`]: `RunningMeanStd`, bit for bit rl_games'.
+//! - [`policy`]: the network with its normalisers, acting, and the action mapping to env bounds.
+//! - [`checkpoint`]: the checkpoint contract (`CHECKPOINT.md`): names, metadata, reader, writer.
+
+pub mod checkpoint;
+pub mod init;
+pub mod network;
+pub mod normalizer;
+pub mod policy;
+pub mod section;
+pub mod spec;
