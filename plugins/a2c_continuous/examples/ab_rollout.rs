@@ -6,10 +6,10 @@
 use abi_stable::std_types::RString;
 use rlhost_a2c_continuous::config::Params;
 use rlhost_a2c_continuous::gae::compute_gae;
-use rlhost_a2c_continuous::model::Model;
-use rlhost_a2c_continuous::network::neglogp;
-use rlhost_a2c_continuous::normalizer::RunningMeanStd;
 use rlhost_a2c_continuous::rollout::{shape_reward, Rollout};
+use rlhost_model::network::neglogp;
+use rlhost_model::normalizer::RunningMeanStd;
+use rlhost_model::policy::Model;
 use rlhost_sdk::api::{DlDevice, EnvArgs};
 use rlhost_sdk::EnvHandle;
 use std::collections::HashMap;

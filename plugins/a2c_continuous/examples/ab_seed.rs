@@ -6,8 +6,8 @@
 //! `cargo run --release -p rlhost-plugin-a2c-continuous --example ab_seed -- /tmp/ab/params.json /tmp/ab/ep1.npz 42`
 use abi_stable::std_types::RString;
 use rlhost_a2c_continuous::config::Params;
-use rlhost_a2c_continuous::model::Model;
 use rlhost_a2c_continuous::rollout::Rollout;
+use rlhost_model::policy::Model;
 use rlhost_sdk::api::{DlDevice, EnvArgs};
 use rlhost_sdk::EnvHandle;
 use std::collections::HashMap;

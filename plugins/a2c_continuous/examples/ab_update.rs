@@ -4,10 +4,10 @@
 //! `cargo run --release -p rlhost-plugin-a2c-continuous --example ab_update -- /tmp/ab/params.json /tmp/ab/ep1.npz`
 use rlhost_a2c_continuous::adam::Adam;
 use rlhost_a2c_continuous::config::Params;
-use rlhost_a2c_continuous::model::Model;
-use rlhost_a2c_continuous::normalizer::RunningMeanStd;
 use rlhost_a2c_continuous::schedule::Scheduler;
 use rlhost_a2c_continuous::update::{Batch, Trainer};
+use rlhost_model::normalizer::RunningMeanStd;
+use rlhost_model::policy::Model;
 use std::collections::HashMap;
 use tch::{Device, Kind, Tensor};
 

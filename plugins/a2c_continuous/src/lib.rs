@@ -2,13 +2,14 @@
 //!
 //! The modules follow the order the algorithm runs, CleanRL-style:
 //! - [`config`]: `params` → typed configuration with rl_games' defaults (spec §3).
-//! - [`network`], [`model`]: the `actor_critic` MLP, initializers, σ parametrisation (§5), and
-//!   the model that adds the observation/value [`normalizer`]s (§4.11).
+//! - The model itself (network spec, `actor_critic` MLP, initializers, σ parametrisation (§5),
+//!   the observation/value normalisers (§4.11), the action mapping and the checkpoint contract)
+//!   is the `rlhost-model` crate, shared with the player plugin.
 //! - [`rollout`]: H steps of N envs into preallocated buffers, action mapping, reward shaping,
 //!   time-out bootstrap (§4.3–4.4); [`gae`]: advantages (§4.5).
 //! - [`update`]: dataset preparation and the minibatch loop (§4.6–4.9) with the [`losses`], the
 //!   [`adam`] optimiser and the LR [`schedule`] (§4.10).
-//! - [`meters`]: episode statistics (§4.13); [`checkpoint`]: the file format (`CHECKPOINT.md`).
+//! - [`meters`]: episode statistics (§4.13).
 //! - [`agent`]: the epoch loop, logging, checkpoint triggers, save/restore.
 //!
 //! rl_games quirks (spec §11) are reproduced and named where they happen ("quirk N"); the
@@ -17,14 +18,10 @@
 
 pub mod adam;
 pub mod agent;
-pub mod checkpoint;
 pub mod config;
 pub mod gae;
 pub mod losses;
 pub mod meters;
-pub mod model;
-pub mod network;
-pub mod normalizer;
 pub mod rollout;
 pub mod schedule;
 pub mod update;

@@ -2,7 +2,7 @@
 //! buffers, all on the training device, then bootstrap values and GAE.
 use crate::config::{PpoConfig, RewardShaper};
 use crate::gae::compute_gae;
-use crate::model::Model;
+use rlhost_model::policy::{ActionMap, Model};
 use rlhost_sdk::{EnvHandle, PluginError, StepTensors};
 use std::time::Instant;
 use tch::{Device, Kind, Tensor};
@@ -61,9 +61,8 @@ pub struct Rollout {
     pub advantages: Tensor,
     step: StepTensors,
     env_actions: Tensor,
-    /// (high − low)/2 and (high + low)/2 per action dim, on the training device.
-    action_scale: Tensor,
-    action_mid: Tensor,
+    /// Policy → env actions, on the training device.
+    action_map: ActionMap,
     device: Device,
 }
 
@@ -89,8 +88,6 @@ impl Rollout {
         let obs_shape: Vec<i64> = info.observation_shape.iter().copied().collect();
         let with = |lead: &[i64], tail: &[i64]| -> Vec<i64> { lead.iter().chain(tail).copied().collect() };
         let f32_zeros = |shape: Vec<i64>| Tensor::zeros(shape, (Kind::Float, device));
-        let low = Tensor::from_slice(info.action_low.as_slice()).to_device(device);
-        let high = Tensor::from_slice(info.action_high.as_slice()).to_device(device);
         Rollout {
             buf: RolloutBuffers {
                 obs: f32_zeros(with(&[horizon, n], &obs_shape)),
@@ -111,8 +108,8 @@ impl Rollout {
             advantages: f32_zeros(vec![horizon, n]),
             step: env.step_buffers(),
             env_actions: Tensor::zeros([n, a], (Kind::Float, env.device())),
-            action_scale: (&high - &low) / 2.0,
-            action_mid: (&high + &low) / 2.0,
+            // `clip_actions` is applied per call (it is a `PpoConfig` field, passed to `play`).
+            action_map: ActionMap::new(true, info.action_low.as_slice(), info.action_high.as_slice(), device),
             device,
         }
     }
@@ -128,12 +125,8 @@ impl Rollout {
 
     /// Env action (§4.4): `clamp(a, −1, 1)` rescaled to [low, high] when `clip_actions`, else `a`.
     fn write_env_actions(&mut self, action: &Tensor, clip_actions: bool) {
-        if clip_actions {
-            let mapped = action.clamp(-1.0, 1.0) * &self.action_scale + &self.action_mid;
-            self.env_actions.copy_(&mapped);
-        } else {
-            self.env_actions.copy_(action);
-        }
+        self.action_map.clip = clip_actions;
+        self.env_actions.copy_(&self.action_map.apply(action));
     }
 
     /// Collects one rollout and computes advantages (`play_steps`).

@@ -3,10 +3,10 @@
 use crate::adam::Adam;
 use crate::config::{PpoConfig, ScheduleType};
 use crate::losses::{actor_loss, bound_loss, critic_loss, policy_kl};
-use crate::model::Model;
-use crate::network::{entropy, neglogp};
 use crate::rollout::Rollout;
 use crate::schedule::Scheduler;
+use rlhost_model::network::{entropy, neglogp};
+use rlhost_model::policy::Model;
 use rlhost_sdk::{ErrorKind, PluginError};
 use tch::{Device, Kind, Tensor};
 

@@ -1,5 +1,5 @@
 //! Checkpoint format, atomic writes, restore errors and resume exactness.
-use rlhost_a2c_continuous::checkpoint::{names, write_atomic};
+use rlhost_model::checkpoint::{names, write_atomic};
 use rlhost_sdk::{ErrorKind, NativeAgent};
 use safetensors::SafeTensors;
 use std::fs;

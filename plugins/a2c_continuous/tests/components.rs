@@ -5,9 +5,10 @@ use rlhost_a2c_continuous::config::{
 use rlhost_a2c_continuous::gae::{compute_gae_cpu, compute_gae_tensor};
 use rlhost_a2c_continuous::losses::{actor_loss, bound_loss, critic_loss, policy_kl};
 use rlhost_a2c_continuous::meters::AverageMeter;
-use rlhost_a2c_continuous::network::{entropy, init_weight, neglogp};
-use rlhost_a2c_continuous::normalizer::RunningMeanStd;
 use rlhost_a2c_continuous::schedule::Scheduler;
+use rlhost_model::init::init_weight;
+use rlhost_model::network::{entropy, neglogp};
+use rlhost_model::normalizer::RunningMeanStd;
 use rlhost_sdk::ErrorKind;
 use tch::{Device, Kind, Tensor};
 
@@ -202,8 +203,8 @@ fn config_defaults_and_strings() {
     assert_eq!((c.max_epochs, c.max_frames, c.save_frequency, c.games_to_track), (-1, -1, 0, 100));
     assert_eq!(c.weight_decay, 0.0);
     assert_eq!(c.num_minibatches(), 2);
-    assert_eq!(params.network.sigma_parametrization, SigmaParametrization::Exp);
-    assert_eq!(params.network.min_sigma, 0.0);
+    assert_eq!(params.network.head.sigma_parametrization, SigmaParametrization::Exp);
+    assert_eq!(params.network.head.min_sigma, 0.0);
     assert!(!params.network.separate);
     // minibatch_size_per_env
     let mut p = common::reach_params(8, 16, 64);
@@ -218,6 +219,19 @@ fn config_defaults_and_strings() {
     let c = parse(&p).unwrap().config;
     assert_eq!((c.max_frames, c.bounds_loss_coef), (1000, None));
     assert_eq!(c.lr_schedule, LrScheduleConfig::Identity);
+}
+
+#[test]
+fn normalize_input_booleans_as_the_player_reads_them() {
+    for value in [serde_json::json!(1), serde_json::json!("True"), serde_json::json!(true)] {
+        let mut p = common::reach_params(8, 16, 64);
+        p["config"]["normalize_input"] = value.clone();
+        let params = parse(&p).unwrap_or_else(|e| panic!("normalize_input: {value} refused: {}", e.message));
+        assert!(params.config.normalize_input, "{value}");
+    }
+    let mut p = common::reach_params(8, 16, 64);
+    p["config"]["normalize_input"] = 0.into();
+    assert!(!parse(&p).unwrap().config.normalize_input);
 }
 
 #[test]

@@ -1,0 +1,203 @@
+//! Checkpoint triggers and stop conditions (spec §4.14), the metadata, save and restore (the
+//! contract is `CHECKPOINT.md` of `rlhost-model`).
+use super::{PpoAgent, PLUGIN_ID};
+use crate::meters::{AverageMeter, EpisodeMeters};
+use rlhost_model::checkpoint::{self, keys, names, LoadedCheckpoint};
+use rlhost_sdk::PluginError;
+use std::collections::HashMap;
+use std::path::Path;
+use tch::{Device, Kind, Tensor};
+
+impl PpoAgent {
+    /// Checkpoint triggers and stop conditions (§4.14). Returns whether training should stop.
+    pub(super) fn checkpoints_and_stop(&mut self) -> Result<bool, PluginError> {
+        let name = self.cfg.name.clone();
+        let mut should_exit = false;
+        let mean = self.mean_reward();
+        if let Some(mean) = mean {
+            let r = mean as f32;
+            if self.cfg.save_frequency > 0 && self.epoch.is_multiple_of(self.cfg.save_frequency as u64) {
+                self.save_announced(&self.nn_dir.join(names::periodic(&name, self.epoch, r)))?;
+            }
+            if mean > self.best_reward && self.epoch as i64 >= self.cfg.save_best_after {
+                self.say(&format!("saving next best rewards:  [{}]", checkpoint::reward_text(r)));
+                self.best_reward = mean;
+                self.save_announced(&self.nn_dir.join(names::best(&name)))?;
+                if let Some(score) = self.cfg.score_to_win {
+                    if self.best_reward > score {
+                        self.say("Maximum reward achieved. Network won!");
+                        self.save_announced(&self.nn_dir.join(names::won(&name, self.epoch, r)))?;
+                        should_exit = true;
+                    }
+                }
+            }
+        }
+        if self.cfg.max_epochs != -1 && self.epoch as i64 >= self.cfg.max_epochs {
+            if mean.is_none() {
+                self.say("WARNING: Max epochs reached before any env terminated at least once");
+            }
+            self.save_announced(&self.nn_dir.join(names::max_epochs(&name, self.epoch, mean.map(|m| m as f32))))?;
+            self.say("MAX EPOCHS NUM!");
+            should_exit = true;
+        }
+        if self.cfg.max_frames != -1 && self.frame as i64 >= self.cfg.max_frames {
+            if mean.is_none() {
+                self.say("WARNING: Max frames reached before any env terminated at least once");
+            }
+            self.save_announced(&self.nn_dir.join(names::max_frames(&name, self.frame, mean.map(|m| m as f32))))?;
+            self.say("MAX FRAMES NUM!");
+            should_exit = true;
+        }
+        Ok(should_exit)
+    }
+
+    pub(super) fn save_announced(&mut self, path: &Path) -> Result<(), PluginError> {
+        self.say(&format!("=> saving checkpoint '{}'", path.display()));
+        self.save_checkpoint(path)
+    }
+
+    fn metadata(&self) -> HashMap<String, String> {
+        let json_f32 = |v: &[f32]| serde_json::to_string(v).unwrap_or_else(|_| "[]".into());
+        let meter = |m: AverageMeter| serde_json::json!([m.mean(), m.current_size()]);
+        let cfg = &self.cfg;
+        let mut m = HashMap::new();
+        let mut put = |k: &str, v: String| {
+            m.insert(k.to_string(), v);
+        };
+        put(keys::FORMAT, checkpoint::FORMAT.into());
+        put(keys::FORMAT_VERSION, checkpoint::FORMAT_VERSION.into());
+        put(keys::ALGO, checkpoint::ALGO.into());
+        put("plugin_id", PLUGIN_ID.into());
+        put("plugin_version", env!("CARGO_PKG_VERSION").into());
+        put("epoch", self.epoch.to_string());
+        put("frame", self.frame.to_string());
+        put("best_reward", format!("{}", self.best_reward));
+        put("last_lr", format!("{}", self.trainer.adam.lr));
+        put("entropy_coef", format!("{}", self.trainer.entropy_coef));
+        put(keys::OBSERVATION_SHAPE, serde_json::to_string(&self.obs_shape).unwrap_or_default());
+        put(keys::ACTION_DIM, self.action_low.len().to_string());
+        put(keys::ACTION_LOW, json_f32(&self.action_low));
+        put(keys::ACTION_HIGH, json_f32(&self.action_high));
+        put(keys::NETWORK, self.params.network_json());
+        put(keys::NORMALIZE_INPUT, cfg.normalize_input.to_string());
+        put(keys::NORMALIZE_VALUE, cfg.normalize_value.to_string());
+        put(keys::CLIP_ACTIONS, cfg.clip_actions.to_string());
+        put("config", self.params.raw.to_string());
+        put(
+            "episode_meters",
+            serde_json::json!({
+                "rewards": meter(self.meters.rewards),
+                "shaped_rewards": meter(self.meters.shaped_rewards),
+                "lengths": meter(self.meters.lengths),
+            })
+            .to_string(),
+        );
+        m
+    }
+
+    /// Writes the whole state to `path` atomically.
+    pub fn save_checkpoint(&mut self, path: &Path) -> Result<(), PluginError> {
+        let mut tensors = self.state_tensors();
+        let env_state = self.env.get_state()?;
+        if !env_state.is_empty() {
+            tensors.push((checkpoint::ENV_STATE.into(), Tensor::from_slice(&env_state)));
+        }
+        if !self.needs_reset {
+            let c = &self.rollout.carry;
+            tensors.push(("rollout.obs".into(), c.obs.shallow_clone()));
+            tensors.push(("rollout.dones".into(), c.dones.shallow_clone()));
+            tensors.push(("rollout.episode".into(), c.episode.shallow_clone()));
+        }
+        let bytes = checkpoint::serialize(&tensors, self.metadata())?;
+        checkpoint::write_atomic(path, &bytes)
+    }
+
+    /// Restores everything `save_checkpoint` wrote; nothing changes unless every check passes.
+    pub fn restore_checkpoint(&mut self, path: &Path) -> Result<(), PluginError> {
+        let ck = LoadedCheckpoint::read(path)?;
+        ck.check_env(&self.obs_shape, self.action_low.len())?;
+        // Read and check every tensor before changing anything.
+        let dev = self.device;
+        let mut assignments: Vec<(Tensor, Tensor)> = Vec::new();
+        for (name, p) in self.state_tensors() {
+            if name == "optimizer.step" || name.ends_with(".count") {
+                continue;
+            }
+            let kind = p.kind();
+            let loaded = ck.tensor(&name, kind, &p.size(), dev)?;
+            assignments.push((p, loaded));
+        }
+        let scalar = |name: &str| -> Result<f64, PluginError> {
+            Ok(ck.tensor(name, Kind::Double, &[], Device::Cpu)?.double_value(&[]))
+        };
+        let obs_count = self.model.obs_rms.as_ref().map(|_| scalar("running_mean_std.count")).transpose()?;
+        let value_count = self.model.value_rms.as_ref().map(|_| scalar("value_mean_std.count")).transpose()?;
+        let step = scalar("optimizer.step")?;
+        let epoch: u64 = ck.meta_parse("epoch")?;
+        let frame: u64 = ck.meta_parse("frame")?;
+        let best_reward: f64 = ck.meta_parse("best_reward")?;
+        let last_lr: f64 = ck.meta_parse("last_lr")?;
+        let entropy_coef: Option<f64> = ck.meta_opt("entropy_coef").and_then(|t| t.parse().ok());
+        let carry = if ck.has("rollout.obs") {
+            let c = &self.rollout.carry;
+            Some((
+                ck.tensor("rollout.obs", Kind::Float, &c.obs.size(), dev)?,
+                ck.tensor("rollout.dones", Kind::Float, &c.dones.size(), dev)?,
+                ck.tensor("rollout.episode", Kind::Float, &c.episode.size(), dev)?,
+            ))
+        } else {
+            None
+        };
+
+        tch::no_grad(|| {
+            for (mut dst, src) in assignments {
+                dst.copy_(&src);
+            }
+        });
+        // The statistics' tensors were copied into above; their counts are host values.
+        if let (Some(r), Some(c)) = (&mut self.model.obs_rms, obs_count) {
+            r.count = c;
+        }
+        if let (Some(r), Some(c)) = (&mut self.model.value_rms, value_count) {
+            r.count = c;
+        }
+        self.trainer.adam.step = step;
+        self.trainer.adam.lr = last_lr;
+        if let Some(e) = entropy_coef {
+            self.trainer.entropy_coef = e;
+        }
+        self.epoch = epoch;
+        self.frame = frame;
+        self.best_reward = best_reward;
+        // The exploration noise continues the stream an uninterrupted run would have drawn.
+        self.rollout.skip_noise(epoch);
+        if let Some(meters) =
+            ck.meta_opt("episode_meters").and_then(|t| serde_json::from_str::<serde_json::Value>(t).ok())
+        {
+            let w = self.cfg.games_to_track;
+            let read = |key: &str| -> Option<AverageMeter> {
+                let v = meters.get(key)?;
+                Some(AverageMeter::with_state(w, v.get(0)?.as_f64()?, v.get(1)?.as_u64()? as usize))
+            };
+            if let (Some(r), Some(s), Some(l)) = (read("rewards"), read("shaped_rewards"), read("lengths")) {
+                self.meters = EpisodeMeters { rewards: r, shaped_rewards: s, lengths: l };
+            }
+        }
+        // The environment continues where it was only if it stored its state; then the rollout carry
+        // (current observations, dones, running episode sums) is valid too. Otherwise reset.
+        self.needs_reset = true;
+        if let Some(state) = ck.env_state() {
+            self.env
+                .set_state(&state)
+                .map_err(|e| ck.error(format!("the environment refused env_state: {}", e.message)))?;
+            if let Some((obs, dones, episode)) = carry {
+                let c = &mut self.rollout.carry;
+                c.obs.copy_(&obs);
+                c.dones.copy_(&dones);
+                c.episode.copy_(&episode);
+                self.needs_reset = false;
+            }
+        }
+        Ok(())
+    }
+}

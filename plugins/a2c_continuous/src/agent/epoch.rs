@@ -1,0 +1,80 @@
+//! The `train()` loop and one epoch: rollout and GAE, then the update (spec §4.2).
+use super::PpoAgent;
+use crate::update::{prepare_batch, UpdateStats};
+use rlhost_model::checkpoint::names;
+use rlhost_sdk::api::TrainSummary;
+use rlhost_sdk::PluginError;
+use std::time::Instant;
+
+impl PpoAgent {
+    pub(super) fn train_loop(&mut self) -> Result<TrainSummary, PluginError> {
+        if self.needs_reset {
+            self.rollout.reset(&mut self.env)?;
+            self.needs_reset = false;
+        }
+        loop {
+            if self.observer.should_stop() {
+                let path = self.nn_dir.join(names::interrupted(&self.cfg.name, self.epoch));
+                self.save_announced(&path)?;
+                return Ok(self.summary(true));
+            }
+            self.epoch += 1;
+            let stats = self.train_epoch()?;
+            self.log_epoch(&stats);
+            if self.checkpoints_and_stop()? {
+                return Ok(self.summary(false));
+            }
+        }
+    }
+
+    fn summary(&self, interrupted: bool) -> TrainSummary {
+        TrainSummary { best_reward: self.best_reward, epoch: self.epoch, frame: self.frame, interrupted }
+    }
+
+    /// One epoch: rollout + GAE, then the update (`train_epoch`).
+    fn train_epoch(&mut self) -> Result<EpochStats, PluginError> {
+        let epoch_start = Instant::now();
+        self.env.set_train_info(self.frame)?;
+        let k = self.cfg.epochs_between_resets;
+        if k > 0 && self.epoch.is_multiple_of(k as u64) {
+            self.say(&format!("Forcing env reset after {k} epochs"));
+            self.rollout.reset(&mut self.env)?;
+        }
+
+        let times = self.rollout.play(&mut self.env, &self.model, &self.cfg)?;
+
+        let update_start = Instant::now();
+        let mut batch = prepare_batch(&self.rollout, &mut self.model, &self.cfg);
+        let update = self.trainer.train_epoch(&mut self.model, &mut batch, &self.cfg, self.epoch, self.frame)?;
+        let update_time = update_start.elapsed().as_secs_f64();
+
+        self.meters.update_from_step_sums(&self.rollout.episode_sums());
+        self.frame += self.cfg.batch_size() as u64;
+        let epoch_time = epoch_start.elapsed().as_secs_f64();
+
+        let p = &mut self.phase_times;
+        p.env_step += times.env_step;
+        p.gae += times.gae;
+        p.inference += times.play - times.env_step - times.gae;
+        p.update += update_time;
+        p.total += epoch_time;
+        Ok(EpochStats {
+            update,
+            step_time: times.env_step,
+            play_time: times.play,
+            gae_time: times.gae,
+            update_time,
+            epoch_time,
+        })
+    }
+}
+
+/// Timings and losses of one epoch.
+pub(super) struct EpochStats {
+    pub(super) update: UpdateStats,
+    pub(super) step_time: f64,
+    pub(super) play_time: f64,
+    pub(super) gae_time: f64,
+    pub(super) update_time: f64,
+    pub(super) epoch_time: f64,
+}

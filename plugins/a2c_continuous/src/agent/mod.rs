@@ -1,0 +1,233 @@
+//! The training agent: rl_games' `A2CAgent` (spec §4.2): construction, state and the
+//! [`NativeAgent`] entry points. By job:
+//! - [`epoch`]: the `train()` loop and one epoch (rollout, GAE, update);
+//! - [`logging`]: the console line and TensorBoard scalars (§7);
+//! - [`checkpoints`]: checkpoint triggers (§4.14), metadata, save and restore (§6, `CHECKPOINT.md`
+//!   in `rlhost-model`).
+mod checkpoints;
+mod epoch;
+mod logging;
+
+use crate::adam::Adam;
+use crate::config::{Params, PpoConfig};
+use crate::meters::EpisodeMeters;
+use crate::rollout::Rollout;
+use crate::schedule::Scheduler;
+use crate::update::Trainer;
+use rlhost_model::checkpoint::{OBS_RMS, VALUE_RMS};
+use rlhost_model::normalizer::RunningMeanStd;
+use rlhost_model::policy::Model;
+use rlhost_sdk::api::{AlgoArgs, ObserverBox, SigmaOverride, TrainSummary};
+use rlhost_sdk::tensor::tch_device;
+use rlhost_sdk::{EnvHandle, ErrorKind, NativeAgent, PluginError};
+use std::path::{Path, PathBuf};
+use tch::{Device, Tensor};
+
+/// Plugin id written into checkpoints.
+pub const PLUGIN_ID: &str = "org.rlhost.a2c_continuous";
+
+/// Cumulative wall time per phase since construction, in seconds (for benchmarks).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct PhaseTimes {
+    /// Inside `env.step`.
+    pub env_step: f64,
+    /// Rollout minus env stepping and GAE: policy inference and buffer writes.
+    pub inference: f64,
+    /// GAE.
+    pub gae: f64,
+    /// Dataset preparation and the minibatch updates.
+    pub update: f64,
+    /// Whole epochs.
+    pub total: f64,
+}
+
+/// rl_games' continuous PPO agent.
+pub struct PpoAgent {
+    params: Params,
+    cfg: PpoConfig,
+    env: EnvHandle,
+    observer: ObserverBox,
+    nn_dir: PathBuf,
+    device: Device,
+    obs_shape: Vec<i64>,
+    action_low: Vec<f32>,
+    action_high: Vec<f32>,
+    model: Model,
+    trainer: Trainer,
+    rollout: Rollout,
+    epoch: u64,
+    frame: u64,
+    best_reward: f64,
+    meters: EpisodeMeters,
+    /// Whether the environment must be reset before the next rollout (no valid carry).
+    needs_reset: bool,
+    phase_times: PhaseTimes,
+}
+
+fn config_error(message: String) -> PluginError {
+    PluginError::new(ErrorKind::Config, message)
+}
+
+impl PpoAgent {
+    /// Builds the agent from the host's arguments.
+    pub fn new(args: AlgoArgs) -> Result<Self, PluginError> {
+        let AlgoArgs { params_json, env, observer, run_dir, device, seed } = args;
+        let mut warnings = Vec::new();
+        let params = Params::parse(params_json.as_str(), &mut |w| warnings.push(w))?;
+        for w in &warnings {
+            observer.message(w.as_str().into());
+        }
+        let cfg = params.config.clone();
+        let env = EnvHandle::new(env)?;
+        let info = env.info().clone();
+        if info.num_envs as i64 != cfg.num_actors {
+            return Err(config_error(format!(
+                "params.config.num_actors: {} but the environment has {} envs",
+                cfg.num_actors, info.num_envs
+            )));
+        }
+        if info.agents != 1 {
+            return Err(PluginError::new(
+                ErrorKind::Unsupported,
+                format!("environment has {} agents per env; multi-agent training is not supported yet", info.agents),
+            ));
+        }
+        if info.value_size != 1 {
+            return Err(PluginError::new(
+                ErrorKind::Unsupported,
+                format!("environment has value_size {}; vector rewards are not supported yet", info.value_size),
+            ));
+        }
+        let mode = info.autoreset_mode.as_str();
+        if !(mode.is_empty() || mode == "same_step") {
+            return Err(PluginError::new(
+                ErrorKind::Unsupported,
+                format!("environment autoreset_mode '{mode}' is not supported yet (only same_step)"),
+            ));
+        }
+        let action_dim = info.action_dim() as i64;
+        if action_dim == 0 {
+            return Err(PluginError::new(ErrorKind::Shape, "environment has no action dimensions"));
+        }
+        let device = tch_device(device)?;
+        if let Device::Cuda(i) = device {
+            if !tch::Cuda::is_available() || i >= tch::Cuda::device_count() as usize {
+                return Err(PluginError::new(ErrorKind::Device, format!("training device cuda:{i} is not available")));
+            }
+        }
+        let obs_shape: Vec<i64> = info.observation_shape.iter().copied().collect();
+
+        // `torch.manual_seed(seed)`, as rl_games' Runner does (and, like it, nothing for seed 0): the
+        // same seed draws the same initial weights and action noise.
+        if seed != 0 {
+            tch::manual_seed(seed as i64);
+        }
+        let model =
+            Model::new(&params.network, &obs_shape, action_dim, cfg.normalize_input, cfg.normalize_value, device);
+        let adam = Adam::new(model.net.named_parameters(), cfg.learning_rate, cfg.weight_decay);
+        let scheduler = Scheduler::new(cfg.lr_schedule.clone(), cfg.learning_rate, cfg.entropy_coef);
+        let trainer = Trainer { adam, scheduler, entropy_coef: cfg.entropy_coef };
+        let rollout = Rollout::new(&env, cfg.horizon_length, device);
+        let agent = PpoAgent {
+            nn_dir: Path::new(run_dir.as_str()).join("nn"),
+            meters: EpisodeMeters::new(cfg.games_to_track),
+            action_low: info.action_low.to_vec(),
+            action_high: info.action_high.to_vec(),
+            params,
+            cfg,
+            env,
+            observer,
+            device,
+            obs_shape,
+            model,
+            trainer,
+            rollout,
+            epoch: 0,
+            frame: 0,
+            best_reward: f64::NEG_INFINITY,
+            needs_reset: true,
+            phase_times: PhaseTimes::default(),
+        };
+        agent.say(&format!("current training device: {}", device_name(device)));
+        Ok(agent)
+    }
+
+    fn say(&self, text: &str) {
+        self.observer.message(text.into());
+    }
+
+    /// Epochs finished so far.
+    pub fn epoch(&self) -> u64 {
+        self.epoch
+    }
+
+    /// Frames collected so far.
+    pub fn frame(&self) -> u64 {
+        self.frame
+    }
+
+    /// Mean raw episode return over the tracked window, `None` before any episode ended.
+    pub fn mean_reward(&self) -> Option<f64> {
+        (!self.meters.rewards.is_empty()).then(|| self.meters.rewards.mean())
+    }
+
+    /// Cumulative phase timings.
+    pub fn phase_times(&self) -> PhaseTimes {
+        self.phase_times
+    }
+
+    /// Every tensor a checkpoint holds (weights, statistics, optimiser), by name.
+    pub fn state_tensors(&self) -> Vec<(String, Tensor)> {
+        let mut out: Vec<(String, Tensor)> =
+            self.model.net.named_parameters().into_iter().map(|(n, p)| (n, p.detach())).collect();
+        let mut rms = |prefix: &str, r: &RunningMeanStd| {
+            out.push((format!("{prefix}.running_mean"), r.mean.shallow_clone()));
+            out.push((format!("{prefix}.running_var"), r.var.shallow_clone()));
+            out.push((format!("{prefix}.count"), Tensor::from(r.count)));
+        };
+        if let Some(r) = &self.model.obs_rms {
+            rms(OBS_RMS, r);
+        }
+        if let Some(r) = &self.model.value_rms {
+            rms(VALUE_RMS, r);
+        }
+        let adam = &self.trainer.adam;
+        for (i, (name, _)) in adam.params.iter().enumerate() {
+            out.push((format!("optimizer.state.{name}.exp_avg"), adam.exp_avg[i].shallow_clone()));
+            out.push((format!("optimizer.state.{name}.exp_avg_sq"), adam.exp_avg_sq[i].shallow_clone()));
+        }
+        out.push(("optimizer.step".into(), Tensor::from(adam.step)));
+        out
+    }
+}
+
+fn device_name(device: Device) -> String {
+    match device {
+        Device::Cuda(i) => format!("cuda:{i}"),
+        _ => "cpu".into(),
+    }
+}
+
+impl NativeAgent for PpoAgent {
+    fn train(&mut self) -> Result<TrainSummary, PluginError> {
+        self.train_loop()
+    }
+
+    fn restore(&mut self, path: &Path) -> Result<(), PluginError> {
+        self.restore_checkpoint(path)
+    }
+
+    fn save(&mut self, path: &Path) -> Result<(), PluginError> {
+        self.save_checkpoint(path)
+    }
+
+    fn set_sigma(&mut self, sigma: f32) -> Result<SigmaOverride, PluginError> {
+        // Quirk 9: the raw parameter (a log-std under `exp`) is written.
+        if self.model.net.set_fixed_sigma(sigma) {
+            Ok(SigmaOverride::Applied)
+        } else {
+            self.say("Cannot set new sigma because fixed_sigma is False");
+            Ok(SigmaOverride::NotFixed)
+        }
+    }
+}

@@ -1,0 +1,13 @@
+//! `params` → typed configuration, with rl_games' defaults and rules (spec §3.1–§3.3).
+//!
+//! Every error is one line naming the key path (`params.config.minibatch_size: ...`). The reader
+//! ([`Section`]) is [`rlhost_model::section`]; keys for rl_games features this plugin does not
+//! implement are refused with `ErrorKind::Unsupported`; unknown keys are ignored (the host warns).
+//! - [`network`]: `params.network` (the shared [`rlhost_model::spec`]).
+//! - [`ppo`]: `params.config` ([`PpoConfig`]) and the whole block ([`Params`]).
+pub mod network;
+pub mod ppo;
+
+pub use network::{Activation, ContinuousHead, FanMode, Initializer, MlpSpec, NetworkConfig, SigmaParametrization};
+pub use ppo::{BoundLossType, LrScheduleConfig, Params, PpoConfig, RewardShaper, ScheduleType};
+pub use rlhost_model::section::{ConfigResult, Section};

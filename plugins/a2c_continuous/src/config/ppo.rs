@@ -1,0 +1,327 @@
+//! `params.config` → [`PpoConfig`] with rl_games' defaults and rules (spec §3.2), and the whole
+//! parsed `params` block ([`Params`], spec §3.1).
+//!
+//! Values are read through [`rlhost_model::section`], so numbers may be strings and booleans
+//! `"True"` or 0/1, exactly as every other rlhost plugin reads them.
+use super::network::NetworkConfig;
+use rlhost_model::section::{config_error, unsupported, ConfigResult, Section};
+use serde_json::Value;
+
+/// `reward_shaper`: `r' = clamp((r + shift)·scale, min, max)`, then `ln` if `log_val` (spec §4.4).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RewardShaper {
+    pub scale_value: f64,
+    pub shift_value: f64,
+    pub min_val: f64,
+    pub max_val: f64,
+    pub log_val: bool,
+}
+
+/// The learning-rate schedule (spec §4.10).
+#[derive(Debug, Clone, PartialEq)]
+pub enum LrScheduleConfig {
+    /// LR never changes.
+    Identity,
+    /// KL-adaptive.
+    Adaptive { kl_threshold: f64, min_lr: f64, max_lr: f64, lr_multiplier: f64 },
+    /// Linear decay over epochs (`use_epochs`) or frames.
+    Linear { min_lr: f64, max_steps: f64, use_epochs: bool, schedule_entropy: bool },
+}
+
+/// When the scheduler is called (`schedule_type`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScheduleType {
+    /// After every minibatch with its KL (`per_minibatch`, alias `legacy`; the default).
+    PerMinibatch,
+    /// After every mini-epoch with the mean KL (`standard`).
+    Standard,
+    /// Documented by rl_games but never updates the LR for continuous PPO (quirk 7).
+    StandardEpoch,
+}
+
+/// What the μ-bound loss penalises (`bound_loss_type`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BoundLossType {
+    /// Σ max(μ−1.1, 0)² + min(μ+1.1, 0)².
+    Bound,
+    /// Σ μ².
+    Regularisation,
+    /// Any other name: zero.
+    Zero,
+}
+
+/// `params.config` for continuous PPO.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PpoConfig {
+    pub name: String,
+    pub num_actors: i64,
+    pub horizon_length: i64,
+    pub minibatch_size: i64,
+    pub mini_epochs: i64,
+    pub gamma: f64,
+    pub tau: f64,
+    pub learning_rate: f64,
+    pub lr_schedule: LrScheduleConfig,
+    pub schedule_type: ScheduleType,
+    pub e_clip: f64,
+    pub clip_value: bool,
+    pub critic_coef: f64,
+    pub entropy_coef: f64,
+    /// `None` when absent or null: treated as 0 and `losses/bounds_loss` not logged.
+    pub bounds_loss_coef: Option<f64>,
+    pub bound_loss_type: BoundLossType,
+    pub grad_norm: f64,
+    pub truncate_grads: bool,
+    pub weight_decay: f64,
+    pub normalize_input: bool,
+    pub normalize_value: bool,
+    pub normalize_advantage: bool,
+    pub value_bootstrap: bool,
+    pub reward_shaper: RewardShaper,
+    pub clip_actions: bool,
+    pub use_smooth_clamp: bool,
+    /// `ppo: false` gives the plain policy-gradient loss `nlp·Â`.
+    pub ppo: bool,
+    pub max_epochs: i64,
+    pub max_frames: i64,
+    pub score_to_win: Option<f64>,
+    pub save_best_after: i64,
+    pub save_frequency: i64,
+    pub print_stats: bool,
+    pub games_to_track: usize,
+    pub epochs_between_resets: i64,
+    pub freeze_critic: bool,
+    pub seq_length: i64,
+}
+
+impl PpoConfig {
+    /// Batch size B = H·N (agents = 1).
+    pub fn batch_size(&self) -> i64 {
+        self.horizon_length * self.num_actors
+    }
+
+    /// Number of contiguous minibatches per mini-epoch.
+    pub fn num_minibatches(&self) -> i64 {
+        self.batch_size() / self.minibatch_size
+    }
+
+    /// Parses `params.config`; `warn` receives notes such as the linear-schedule fallback.
+    pub fn parse(config: Section<'_>, warn: &mut dyn FnMut(String)) -> ConfigResult<Self> {
+        refuse_unsupported(&config)?;
+        let name = config.str_req("name")?.to_string();
+        let num_actors = config.positive_req("num_actors")?;
+        let horizon_length = config.positive_req("horizon_length")?;
+        let batch = num_actors * horizon_length;
+        let minibatch_size = match config.opt_i64("minibatch_size")? {
+            Some(m) => m,
+            None => match config.opt_i64("minibatch_size_per_env")? {
+                Some(per_env) if per_env > 0 => per_env * num_actors,
+                _ => {
+                    return Err(config_error(
+                        "params.config.minibatch_size",
+                        "required key is missing (or set minibatch_size_per_env)",
+                    ))
+                }
+            },
+        };
+        if minibatch_size <= 0 {
+            return Err(config_error(
+                "params.config.minibatch_size",
+                format!("must be positive, got {minibatch_size}"),
+            ));
+        }
+        if batch % minibatch_size != 0 {
+            return Err(config_error(
+                "params.config.minibatch_size",
+                format!(
+                    "batch size {batch} (num_actors {num_actors} x horizon_length {horizon_length}) is not divisible by minibatch_size {minibatch_size}"
+                ),
+            ));
+        }
+        let seq_length = config.i64_or("seq_length", 4)?;
+        if seq_length <= 0 || batch % seq_length != 0 {
+            return Err(config_error(
+                "params.config.seq_length",
+                format!("batch size {batch} is not divisible by seq_length {seq_length}"),
+            ));
+        }
+        let mini_epochs = config.positive_req("mini_epochs")?;
+        let max_epochs = config.i64_or("max_epochs", -1)?;
+        let max_frames = config.i64_or("max_frames", -1)?.max(config.i64_or("max_steps", -1)?);
+
+        let min_lr_default = 1e-6;
+        let lr_schedule = match config.opt_str("lr_schedule")? {
+            Some("adaptive") => {
+                let kl_threshold = config.f64_req("kl_threshold")?;
+                LrScheduleConfig::Adaptive {
+                    kl_threshold,
+                    min_lr: config.f64_or("min_lr", min_lr_default)?,
+                    max_lr: config.f64_or("max_lr", 1e-2)?,
+                    lr_multiplier: config.f64_or("lr_multiplier", 1.5)?,
+                }
+            }
+            Some("linear") => {
+                let (max_steps, use_epochs) = if max_epochs != -1 {
+                    (max_epochs as f64, true)
+                } else if max_frames != -1 {
+                    (max_frames as f64, false)
+                } else {
+                    (0.0, false)
+                };
+                if max_steps <= 0.0 {
+                    warn("Linear lr schedule requires max_epochs or max_frames; falling back to identity".into());
+                    LrScheduleConfig::Identity
+                } else {
+                    LrScheduleConfig::Linear {
+                        min_lr: config.f64_or("min_lr", min_lr_default)?,
+                        max_steps,
+                        use_epochs,
+                        schedule_entropy: config.bool_or("schedule_entropy", false)?,
+                    }
+                }
+            }
+            // rl_games: anything else (including null) is the identity schedule.
+            _ => {
+                if !config.has("lr_schedule") {
+                    return Err(config_error("params.config.lr_schedule", "required key is missing (null is allowed)"));
+                }
+                LrScheduleConfig::Identity
+            }
+        };
+        let schedule_type = match config.opt_str("schedule_type")?.unwrap_or("per_minibatch") {
+            "per_minibatch" | "legacy" => ScheduleType::PerMinibatch,
+            "standard" => ScheduleType::Standard,
+            "standard_epoch" => ScheduleType::StandardEpoch,
+            other => {
+                return Err(config_error(
+                    "params.config.schedule_type",
+                    format!("unknown value '{other}' (expected per_minibatch, legacy, standard or standard_epoch)"),
+                ))
+            }
+        };
+        let bound_loss_type = match config.opt_str("bound_loss_type")?.unwrap_or("bound") {
+            "bound" => BoundLossType::Bound,
+            "regularisation" => BoundLossType::Regularisation,
+            _ => BoundLossType::Zero,
+        };
+        let shaper = config
+            .section("reward_shaper", "params.config.reward_shaper")?
+            .or_else(|| config.has("reward_shaper").then(|| Section::empty("params.config.reward_shaper")))
+            .ok_or_else(|| config_error("params.config.reward_shaper", "required key is missing ({} is allowed)"))?;
+        let reward_shaper = RewardShaper {
+            scale_value: shaper.f64_or("scale_value", 1.0)?,
+            shift_value: shaper.f64_or("shift_value", 0.0)?,
+            min_val: shaper.f64_or("min_val", f64::NEG_INFINITY)?,
+            max_val: shaper.f64_or("max_val", f64::INFINITY)?,
+            log_val: shaper.bool_or("log_val", false)?,
+        };
+        let games_to_track = config.i64_or("games_to_track", 100)?;
+        if games_to_track <= 0 {
+            return Err(config_error("params.config.games_to_track", "must be positive"));
+        }
+        Ok(PpoConfig {
+            name,
+            num_actors,
+            horizon_length,
+            minibatch_size,
+            mini_epochs,
+            gamma: config.f64_req("gamma")?,
+            tau: config.f64_req("tau")?,
+            learning_rate: config.f64_req("learning_rate")?,
+            lr_schedule,
+            schedule_type,
+            e_clip: config.f64_req("e_clip")?,
+            clip_value: config.bool_req("clip_value")?,
+            critic_coef: config.f64_req("critic_coef")?,
+            entropy_coef: config.f64_req("entropy_coef")?,
+            bounds_loss_coef: config.opt_f64("bounds_loss_coef")?,
+            bound_loss_type,
+            grad_norm: config.f64_req("grad_norm")?,
+            truncate_grads: config.bool_or("truncate_grads", false)?,
+            weight_decay: config.f64_or("weight_decay", 0.0)?,
+            normalize_input: config.bool_req("normalize_input")?,
+            normalize_value: config.bool_or("normalize_value", false)?,
+            normalize_advantage: config.bool_req("normalize_advantage")?,
+            value_bootstrap: config.bool_or("value_bootstrap", true)?,
+            reward_shaper,
+            clip_actions: config.bool_or("clip_actions", true)?,
+            use_smooth_clamp: config.bool_or("use_smooth_clamp", false)?,
+            ppo: config.bool_or("ppo", true)?,
+            max_epochs,
+            max_frames,
+            score_to_win: config.opt_f64("score_to_win")?,
+            save_best_after: config.i64_or("save_best_after", 100)?,
+            save_frequency: config.i64_or("save_frequency", 0)?,
+            print_stats: config.bool_or("print_stats", true)?,
+            games_to_track: games_to_track as usize,
+            epochs_between_resets: config.i64_or("epochs_between_resets", 0)?,
+            freeze_critic: config.bool_or("freeze_critic", false)?,
+            seq_length,
+        })
+    }
+}
+
+/// rl_games features that change the algorithm and are not implemented here.
+fn refuse_unsupported(config: &Section<'_>) -> ConfigResult<()> {
+    config.refuse_if_enabled("central_value_config", "an asymmetric critic (central_value_config)")?;
+    config.refuse_if_enabled("mixed_precision", "bf16 mixed precision (mixed_precision: true)")?;
+    config.refuse_if_enabled("normalize_rms_advantage", "the EMA advantage normaliser (normalize_rms_advantage)")?;
+    config.refuse_if_enabled("multi_gpu", "multi-GPU training (multi_gpu)")?;
+    config.refuse_if_enabled("self_play_config", "self-play (self_play_config)")?;
+    config.refuse_if_enabled("population_based_training", "population-based training")?;
+    config.refuse_if_enabled("use_diagnostics", "diagnostics scalars (use_diagnostics)")?;
+    config.refuse_if_enabled("stop_fn", "a custom stop function (stop_fn)")?;
+    config.refuse_if_enabled("env_info", "an injected env_info")?;
+    config.refuse_if_enabled("vec_env", "an injected vec_env")?;
+    Ok(())
+}
+
+/// The whole parsed `params` block.
+#[derive(Debug, Clone)]
+pub struct Params {
+    pub network: NetworkConfig,
+    pub config: PpoConfig,
+    /// `params` as received, stored in checkpoints.
+    pub raw: Value,
+}
+
+impl Params {
+    /// Parses the JSON text of `params`.
+    pub fn parse(json: &str, warn: &mut dyn FnMut(String)) -> ConfigResult<Self> {
+        let raw: Value =
+            serde_json::from_str(json).map_err(|e| config_error("params", format!("invalid JSON: {e}")))?;
+        let params = Section::new("params", &raw)?;
+        if let Some(algo) = params.section("algo", "params.algo")? {
+            let name = algo.str_req("name")?;
+            if name != "a2c_continuous" {
+                return Err(config_error("params.algo.name", format!("'{name}' is not a2c_continuous")));
+            }
+        }
+        let model = params
+            .section("model", "params.model")?
+            .ok_or_else(|| config_error("params.model", "required key is missing"))?;
+        let model_name = model.str_req("name")?;
+        if model_name != "continuous_a2c_logstd" {
+            return Err(unsupported(
+                "params.model.name",
+                &format!("model '{model_name}' (only continuous_a2c_logstd)"),
+            ));
+        }
+        let network = params
+            .section("network", "params.network")?
+            .ok_or_else(|| config_error("params.network", "required key is missing"))?;
+        let config = params
+            .section("config", "params.config")?
+            .ok_or_else(|| config_error("params.config", "required key is missing"))?;
+        Ok(Params {
+            network: NetworkConfig::parse(&network)?,
+            config: PpoConfig::parse(config, warn)?,
+            raw: raw.clone(),
+        })
+    }
+
+    /// `params.network` as JSON (checkpoint metadata).
+    pub fn network_json(&self) -> String {
+        self.raw.get("network").map(|v| v.to_string()).unwrap_or_else(|| "{}".into())
+    }
+}
