@@ -1,15 +1,15 @@
 //! The `a2c_continuous` player plugin: rl_games' `PpoPlayerContinuous` for rlhost.
 //!
 //! - [`config`]: settings read from rl_games' `params` block.
-//! - [`checkpoint`]: reading rlhost `a2c_continuous` safetensors checkpoints.
-//! - [`policy`]: the actor network (MLP, μ and σ heads, observation normaliser) and action mapping.
 //! - [`player`]: the [`NativePlayer`](rlhost_sdk::NativePlayer) implementation and its run loop.
+//!
+//! The checkpoint reader, the network (built from the checkpoint's `network` metadata with the
+//! trainer's parser), the observation normaliser and the action mapping are `rlhost-model`'s,
+//! the same code the `a2c_continuous` trainer runs.
 #![allow(non_local_definitions)]
 
-pub mod checkpoint;
 pub mod config;
 pub mod player;
-pub mod policy;
 
 pub use player::{create_player, PpoPlayer};
 

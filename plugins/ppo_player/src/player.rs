@@ -1,7 +1,8 @@
 //! The `a2c_continuous` player: rl_games' `PpoPlayerContinuous` restore, act and run loop (§8).
-use crate::checkpoint::Checkpoint;
 use crate::config::PlayerConfig;
-use crate::policy::{ActionMap, Policy};
+use rlhost_model::checkpoint::{keys, LoadedCheckpoint, OBS_RMS};
+use rlhost_model::policy::{ActionMap, Model};
+use rlhost_model::spec::NetworkConfig;
 use rlhost_sdk::api::{DlDevice, ObserverBox};
 use rlhost_sdk::api::{PlayStats, PlayerArgs, PlayerBox, SigmaOverride};
 use rlhost_sdk::tensor::tch_device;
@@ -19,8 +20,14 @@ pub fn create_player(args: PlayerArgs) -> PluginResult<PlayerBox> {
 
 /// A restored policy with its action mapping.
 struct Loaded {
-    policy: Policy,
+    /// The actor and its observation normaliser, on `device`.
+    model: Model,
     actions: ActionMap,
+    /// The shape of one observation, as trained.
+    obs_shape: Vec<i64>,
+    /// Action dimensions A.
+    action_dim: i64,
+    device: Device,
 }
 
 /// rl_games' `PpoPlayerContinuous` on a boxed environment.
@@ -54,25 +61,14 @@ impl PpoPlayer {
     /// Restores the policy from `path` (see [`NativePlayer::restore`]).
     fn restore_from(&mut self, path: &Path) -> PluginResult<()> {
         self.observer.message(format!("=> loading checkpoint '{}'", path.display()).as_str().into());
-        let ckpt = Checkpoint::load(path)?;
+        let ckpt = LoadedCheckpoint::read(path)?;
+        let obs_shape = ckpt.observation_shape()?;
+        let action_dim = ckpt.action_dim()?;
         if let Some(env) = &self.env {
             let info = env.info();
-            if info.observation_shape.as_slice() != ckpt.observation_shape.as_slice() {
-                return Err(ckpt.error(format!(
-                    "observation shape {:?} does not match the environment's {:?}",
-                    ckpt.observation_shape,
-                    info.observation_shape.as_slice()
-                )));
-            }
-            if info.action_dim() != ckpt.action_dim {
-                return Err(ckpt.error(format!(
-                    "action dim {} does not match the environment's {}",
-                    ckpt.action_dim,
-                    info.action_dim()
-                )));
-            }
+            ckpt.check_env(info.observation_shape.as_slice(), info.action_dim())?;
         }
-        let normalize_input = match (self.config.normalize_input, ckpt.normalize_input) {
+        let normalize_input = match (self.config.normalize_input, ckpt.flag(keys::NORMALIZE_INPUT)) {
             (Some(cfg), Some(trained)) if cfg != trained => {
                 return Err(ckpt.error(format!(
                     "config.normalize_input is {cfg} but the checkpoint was trained with normalize_input={trained}"
@@ -80,26 +76,25 @@ impl PpoPlayer {
             }
             (Some(cfg), _) => cfg,
             (None, Some(trained)) => trained,
-            (None, None) => ckpt.has("running_mean_std.running_mean"),
+            (None, None) => ckpt.has(&format!("{OBS_RMS}.running_mean")),
         };
-        let policy = Policy::from_checkpoint(&ckpt, normalize_input, self.device)?;
+        // The trainer's parser: a network it trained is a network the player rebuilds. A bad
+        // value is the checkpoint's fault; an unsupported feature stays `Unsupported`.
+        let network = NetworkConfig::from_json(keys::NETWORK, &ckpt.network()?).map_err(|e| {
+            let kind = if e.kind == ErrorKind::Unsupported { e.kind } else { ErrorKind::Checkpoint };
+            PluginError { kind, ..ckpt.error(format!("metadata {}", e.message)) }
+        })?;
+        let model = Model::for_acting(&ckpt, &network, &obs_shape, action_dim as i64, normalize_input, self.device)?;
         let (low, high) = match &self.env {
             Some(env) => (env.info().action_low.to_vec(), env.info().action_high.to_vec()),
-            None => match (&ckpt.action_low, &ckpt.action_high) {
-                (Some(l), Some(h)) => (l.clone(), h.clone()),
-                _ => (vec![-1.0; ckpt.action_dim], vec![1.0; ckpt.action_dim]),
-            },
+            None => ckpt.action_bounds(action_dim)?.unwrap_or_else(|| (vec![-1.0; action_dim], vec![1.0; action_dim])),
         };
-        let clip = self.config.clip_actions.or(ckpt.clip_actions).unwrap_or(true);
+        let clip = self.config.clip_actions.or(ckpt.flag(keys::CLIP_ACTIONS)).unwrap_or(true);
         let actions = ActionMap::new(clip, &low, &high, self.device);
-        if let (Some(env), Some(state)) = (self.env.as_mut(), ckpt.raw("env_state")) {
-            if state.kind() == Kind::Uint8 && state.numel() > 0 {
-                let bytes: Vec<u8> = Vec::try_from(state.flatten(0, -1))
-                    .map_err(|e| ckpt.error(format!("cannot read env_state: {e}")))?;
-                env.set_state(&bytes)?;
-            }
+        if let (Some(env), Some(state)) = (self.env.as_mut(), ckpt.env_state()) {
+            env.set_state(&state)?;
         }
-        self.loaded = Some(Loaded { policy, actions });
+        self.loaded = Some(Loaded { model, actions, obs_shape, action_dim: action_dim as i64, device: self.device });
         Ok(())
     }
 
@@ -178,8 +173,8 @@ impl PpoPlayer {
     fn act_on(&self, obs: &Tensor, out: &mut Tensor, deterministic: bool) -> PluginResult<()> {
         let _no_grad = tch::no_grad_guard();
         let loaded = self.loaded()?;
-        let d = loaded.policy.input_dim;
-        let a = loaded.policy.action_dim;
+        let d: i64 = loaded.obs_shape.iter().product();
+        let a = loaded.action_dim;
         if obs.kind() != Kind::Float {
             return Err(shape_error(format!("act: obs must be float32, got {:?}", obs.kind())));
         }
@@ -210,7 +205,7 @@ impl NativePlayer for PpoPlayer {
 
     fn set_sigma(&mut self, sigma: f32) -> Result<SigmaOverride, PluginError> {
         let loaded = self.loaded.as_mut().ok_or_else(not_restored)?;
-        Ok(loaded.policy.set_fixed_sigma(sigma))
+        Ok(if loaded.model.net.set_fixed_sigma(sigma) { SigmaOverride::Applied } else { SigmaOverride::NotFixed })
     }
 
     fn run(&mut self) -> Result<PlayStats, PluginError> {
@@ -224,11 +219,9 @@ impl NativePlayer for PpoPlayer {
 
 /// Env-unit actions for a (N, *obs) batch on any device; the result is on the policy's device.
 fn policy_actions(loaded: &Loaded, obs: &Tensor, deterministic: bool) -> PluginResult<Tensor> {
-    let policy = &loaded.policy;
-    let n = obs.size()[0];
-    let x = obs.to_device(policy.device()).reshape([n, policy.input_dim]);
-    let raw = policy.actions(&x, deterministic);
-    Ok(loaded.actions.apply(&raw))
+    let shape: Vec<i64> = std::iter::once(obs.size()[0]).chain(loaded.obs_shape.iter().copied()).collect();
+    let x = obs.to_device(loaded.device).reshape(shape);
+    Ok(loaded.actions.apply(&loaded.model.actions(&x, deterministic)))
 }
 
 fn not_restored() -> PluginError {

@@ -247,3 +247,28 @@ fn compiled_prefix_is_stripped() {
     let got = values(&act(&mut player, &mat(1, 2, &[1.0, 2.0]), 2, true).unwrap());
     assert_close(&got, &[2.0, 3.0], 1e-6);
 }
+
+#[test]
+fn observation_normaliser_is_the_trainers_bit_for_bit() {
+    // An identity μ head returns the normalised observations themselves (x·I + 0 is exact).
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("norm.safetensors");
+    let (mean, var) = ([0.123456789012f64, -7.654321], [2.5184729, 0.0123456789]);
+    linear_policy_checkpoint(&path, true, &mean, &var);
+    let obs = TestObserver::default();
+    let mut player = make_player(params(false, json!({"normalize_input": 1})), None, &obs);
+    restore(&mut player, &path).unwrap();
+    tch::manual_seed(3);
+    let x = Tensor::randn([50_000, 2], (Kind::Float, tch::Device::Cpu)) * 3.0 - 1.0;
+    let got = act(&mut player, &x, 2, true).unwrap();
+
+    let mut rms = rlhost_model::normalizer::RunningMeanStd::new(&[2], tch::Device::Cpu);
+    rms.mean = Tensor::from_slice(&mean);
+    rms.var = Tensor::from_slice(&var);
+    let want = rms.normalize(&x);
+    let bits = |t: &Tensor| -> Vec<u32> {
+        Vec::<f32>::try_from(t.flatten(0, -1)).unwrap().iter().map(|v| v.to_bits()).collect()
+    };
+    let differ = bits(&got).iter().zip(bits(&want)).filter(|(a, b)| **a != *b).count();
+    assert_eq!(differ, 0, "{differ} of 100000 normalised values differ from the trainer's");
+}

@@ -139,6 +139,19 @@ fn config_parsing() {
 }
 
 #[test]
+fn booleans_are_read_as_the_trainer_reads_them() {
+    for value in [json!(1), json!("True"), json!(true)] {
+        let c = PlayerConfig::from_params_json(&json!({"config": {"normalize_input": value.clone()}}).to_string())
+            .unwrap_or_else(|e| panic!("normalize_input: {value} refused: {}", e.message));
+        assert_eq!(c.normalize_input, Some(true), "{value}");
+    }
+    let c = PlayerConfig::from_params_json(&json!({"config": {"normalize_input": 0}}).to_string()).unwrap();
+    assert_eq!(c.normalize_input, Some(false));
+    let err = PlayerConfig::from_params_json(&json!({"config": {"normalize_input": "maybe"}}).to_string()).unwrap_err();
+    assert!(err.message.contains("config.normalize_input"), "{}", err.message);
+}
+
+#[test]
 fn python_float_formatting() {
     let cases = [
         (18.0, "18.0"),
