@@ -11,7 +11,14 @@ use std::path::Path;
 use tch::{Kind, Tensor};
 
 fn env_args(num_envs: u32) -> EnvArgs {
-    EnvArgs { config_json: "{}".into(), num_envs, seed: 1, device: DlDevice::CPU }
+    EnvArgs {
+        config_json: "{}".into(),
+        num_envs,
+        seed: 1,
+        device: DlDevice::CPU,
+        config_dir: Default::default(),
+        verbose: false,
+    }
 }
 
 /// Every broken fixture next to two good plugins.
@@ -62,7 +69,7 @@ fn broken_plugins_get_one_line_each_and_good_ones_still_load() {
     assert_eq!(
         refusal_reason(d, "libfixture_api_major.so"),
         format!(
-            "refused plugin {}: built for plugin API 2.0.0, this host speaks 1.0.0 (major versions differ) (hint: rebuild it against rlhost-plugin-api 1.0)",
+            "refused plugin {}: built for plugin API 1.0.0; this host needs 2.x (hint: rebuild it against rlhost-plugin-api 2.0)",
             d.join("libfixture_api_major.so").display()
         )
     );
@@ -91,7 +98,7 @@ fn plugins_command_prints_a_table_with_builders_and_refusals() {
     let toy = stdout.lines().find(|l| l.starts_with("org.rlhost.test.toy ")).expect("toy row");
     assert!(toy.contains("algo:toy_algo player:toy_algo env:ToyEnv") && toy.ends_with("ok"), "{toy}");
     let api = stdout.lines().find(|l| l.starts_with("org.rlhost.test.api_major")).expect("api row");
-    assert!(api.contains("2.0.0") && api.contains("refused: built for plugin API 2.0.0"), "{api}");
+    assert!(api.contains("1.0.0") && api.contains("refused: built for plugin API 1.0.0; this host needs 2.x"), "{api}");
     assert!(stdout.contains("refused: cannot open shared library: invalid ELF header"), "{stdout}");
     assert_eq!(stdout.lines().count(), 7, "{stdout}");
 }
@@ -107,7 +114,7 @@ fn the_same_library_type_loads_twice_side_by_side() {
         let env = registry.create_env(&format!("{id}:ToyEnv"), env_args(2)).unwrap();
         let mut env = EnvHandle::new(env).unwrap();
         let obs = Tensor::zeros([2, 3], (Kind::Float, tch::Device::Cpu));
-        env.reset(&obs).unwrap();
+        env.reset(std::slice::from_ref(&obs)).unwrap();
         firsts.push(f64::try_from(obs.get(0).get(0)).unwrap());
     }
     // Each library's own code ran: the toy tags with 1, its twin with 100.
@@ -164,18 +171,18 @@ fn host_tensors_are_read_and_written_in_place_by_a_plugin() {
     for (what, t) in cases {
         let before = t.copy();
         let ptr = t.data_ptr();
-        env.reset(&t).unwrap();
+        env.reset(std::slice::from_ref(&t)).unwrap();
         assert_eq!(t.data_ptr(), ptr, "{what}: same memory");
         let expected = before * 2.0 + 1.0;
         assert!(t.allclose(&expected, 0.0, 0.0, false), "{what}: {t:?}");
     }
     let wrong = Tensor::zeros([2, 3], (Kind::Float, tch::Device::Cpu));
-    let err = env.reset(&wrong).unwrap_err().to_string();
-    assert_eq!(err, "observation buffer: expected shape [3, 3], got [2, 3]");
+    let err = env.reset(std::slice::from_ref(&wrong)).unwrap_err().to_string();
+    assert_eq!(err, "observation buffer 'obs': expected shape [3, 3], got [2, 3]");
     let wrong_dtype = Tensor::zeros([3, 3], (Kind::Double, tch::Device::Cpu));
     assert_eq!(
-        env.reset(&wrong_dtype).unwrap_err().to_string(),
-        "observation buffer: expected dtype float32, got float64"
+        env.reset(std::slice::from_ref(&wrong_dtype)).unwrap_err().to_string(),
+        "observation buffer 'obs': expected dtype float32, got float64"
     );
 }
 
@@ -259,7 +266,9 @@ fn a_panicking_builder_in_a_run_exits_non_zero_while_good_plugins_load() {
     let (_, stderr) = texts(&out);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(
-        stderr.contains("warning: refused plugin ./libfixture_api_major.so: built for plugin API 2.0.0"),
+        stderr.contains(
+            "warning: refused plugin ./libfixture_api_major.so: built for plugin API 1.0.0; this host needs 2.x"
+        ),
         "{stderr}"
     );
     assert_eq!(

@@ -20,10 +20,8 @@ pub struct BenchPlan {
     pub env_sizes: Vec<u32>,
     /// Steps timed per size.
     pub env_steps: u32,
-    /// Training epochs to run (0 skips training).
+    /// Training epochs to run (0 skips training); the split averages over all of them.
     pub epochs: u32,
-    /// Leading epochs left out of the averages (allocation, caches).
-    pub warmup_epochs: u32,
 }
 
 /// Environment steps per second at one batch size.
@@ -44,10 +42,12 @@ pub fn env_throughput(runner: &Runner<'_>, plan: &BenchPlan) -> Result<Vec<EnvTh
     let mut rows = Vec::new();
     for &n in &plan.env_sizes {
         let mut env = runner.create_raw_env(Mode::Train, Some(n))?;
-        let actions = random_actions(&env);
+        let actions = random_actions(&env)?;
         let api = time_steps(&mut env, &actions, plan.env_steps)?;
         let observer = HostObserver::new(None, Arc::new(AtomicBool::new(false)), false)?;
-        let wrapped = HostEnv::new(env, WrapperOptions::default(), runner.device(), observer).boxed();
+        let wrapped = HostEnv::new(env, WrapperOptions::default(), runner.device(), observer)
+            .map_err(|e| anyhow!("{e}"))?
+            .boxed();
         let mut wrapped = EnvHandle::new(wrapped).map_err(|e| anyhow!("{e}"))?;
         let through_wrapper = time_steps(&mut wrapped, &actions, plan.env_steps)?;
         let steps = f64::from(n) * f64::from(plan.env_steps);
@@ -61,19 +61,19 @@ pub fn env_throughput(runner: &Runner<'_>, plan: &BenchPlan) -> Result<Vec<EnvTh
     Ok(rows)
 }
 
-fn random_actions(env: &EnvHandle) -> Tensor {
-    let info = env.info();
-    let low = Tensor::from_slice(&info.action_low).to_device(env.device());
-    let high = Tensor::from_slice(&info.action_high).to_device(env.device());
-    let u = Tensor::rand([env.num_envs(), info.action_dim() as i64], (Kind::Float, env.device()));
-    &low + u * (&high - &low)
+/// Uniform actions inside a box action space's bounds.
+fn random_actions(env: &EnvHandle) -> Result<Tensor> {
+    let (low, high) = env.info().box_bounds().ok_or_else(|| anyhow!("rlhost bench needs a box action space"))?;
+    let low = Tensor::from_slice(low).to_device(env.device());
+    let high = Tensor::from_slice(high).to_device(env.device());
+    let u = Tensor::rand([env.num_envs(), low.size()[0]], (Kind::Float, env.device()));
+    Ok(&low + u * (&high - &low))
 }
 
 /// Seconds for `steps` steps after a short warm-up.
 fn time_steps(env: &mut EnvHandle, actions: &Tensor, steps: u32) -> Result<f64> {
-    let obs = Tensor::zeros([env.num_envs(), env.info().observation_size()], (Kind::Float, env.device()));
-    env.reset(&obs).map_err(|e| anyhow!("{e}"))?;
-    let out = env.step_buffers();
+    let out = env.step_buffers().map_err(|e| anyhow!("{e}"))?;
+    env.reset(out.observations()).map_err(|e| anyhow!("{e}"))?;
     for _ in 0..10 {
         env.step(actions, &out).map_err(|e| anyhow!("{e}"))?;
     }
@@ -103,7 +103,7 @@ pub fn boundary_call_ns(runner: &Runner<'_>) -> Result<f64> {
     Ok(start.elapsed().as_secs_f64() * 1e9 / f64::from(calls))
 }
 
-/// The averages of one training run, after the warm-up epochs.
+/// The averages of one training run over all its epochs.
 #[derive(Debug, Clone, PartialEq)]
 pub struct EpochSplit {
     /// Epochs averaged.
@@ -124,43 +124,34 @@ pub struct EpochSplit {
     pub fps_total: f64,
 }
 
-/// Trains for the planned epochs and splits an epoch's time using the algorithm's
-/// `performance/*` scalars (rl_games' tags, plus `performance/gae_time` when reported).
-pub fn epoch_split(runner: &Runner<'_>, plan: &BenchPlan) -> Result<EpochSplit> {
-    let Outcome::Trained { scalars, .. } = runner.run(Mode::Train, None, None)? else {
+/// Trains for the planned epochs and splits an epoch's time using the algorithm's phase times
+/// (the typed `Agent::phase_times` call: cumulative seconds per phase over every epoch).
+pub fn epoch_split(runner: &Runner<'_>) -> Result<EpochSplit> {
+    let Outcome::Trained { phase_times, .. } = runner.run(Mode::Train, None, None)? else {
         return Err(anyhow!("training produced no result"));
     };
     let doc = runner.doc();
     let frames = (config::opt_i64(doc, "params.config.horizon_length")?.unwrap_or(0)
         * config::opt_i64(doc, "params.config.num_actors")?.unwrap_or(0)) as f64;
-    let skip = plan.warmup_epochs as usize;
-    let mean = |tag: &str| -> Option<f64> {
-        let values = scalars.get(tag)?;
-        let tail = values.get(skip..).filter(|t| !t.is_empty()).unwrap_or(values);
-        Some(tail.iter().sum::<f64>() / tail.len() as f64)
+    let epochs =
+        phase_times.get("epochs").copied().filter(|&e| e > 0.0).ok_or_else(|| {
+            anyhow!("the algorithm reports no phase times (Agent::phase_times); rlhost bench needs them")
+        })?;
+    let per_epoch = |phase: &str| -> Result<f64> {
+        phase_times
+            .get(phase)
+            .map(|s| s / epochs)
+            .ok_or_else(|| anyhow!("the algorithm reports no '{phase}' phase time"))
     };
-    let need = |tag: &str| mean(tag).ok_or_else(|| anyhow!("the algorithm did not report {tag}"));
-    // Mean epoch time from each epoch's own fps (the mean of fps would weigh fast epochs more).
-    let epoch_s = {
-        let fps = scalars
-            .get("performance/step_inference_rl_update_fps")
-            .ok_or_else(|| anyhow!("the algorithm did not report performance/step_inference_rl_update_fps"))?;
-        let tail = fps.get(skip..).filter(|t| !t.is_empty()).unwrap_or(fps);
-        tail.iter().map(|f| frames / f).sum::<f64>() / tail.len() as f64
-    };
-    let env_step_s = need("performance/step_time")?;
-    let play_s = need("performance/step_inference_time")?;
-    let update_s = need("performance/rl_update_time")?;
-    let gae_s = mean("performance/gae_time");
-    let epochs = scalars.get("performance/step_time").map_or(0, |v| v.len().saturating_sub(skip).max(1));
+    let epoch_s = per_epoch("total")?;
     Ok(EpochSplit {
-        epochs,
+        epochs: epochs as usize,
         frames_per_epoch: frames,
         epoch_s,
-        env_step_s,
-        inference_s: play_s - env_step_s - gae_s.unwrap_or(0.0),
-        gae_s,
-        update_s,
+        env_step_s: per_epoch("env_step")?,
+        inference_s: per_epoch("inference")?,
+        gae_s: phase_times.get("gae").map(|s| s / epochs),
+        update_s: per_epoch("update")?,
         fps_total: frames / epoch_s,
     })
 }

@@ -42,9 +42,6 @@ pub struct BenchArgs {
     /// Training epochs to time (0 skips training).
     #[arg(long, default_value_t = 20)]
     pub epochs: u32,
-    /// Leading epochs left out of the averages.
-    #[arg(long = "warmup-epochs", default_value_t = 2)]
-    pub warmup_epochs: u32,
     /// Environment batch sizes for the step benchmark.
     #[arg(long = "env-sizes", value_delimiter = ',', default_value = "256,4096,65536")]
     pub env_sizes: Vec<u32>,
@@ -173,10 +170,15 @@ fn load_doc(opts: &RunOptions) -> Result<Value> {
     for text in &opts.overrides {
         config::apply_override(&mut doc, text)?;
     }
-    for warning in config::unknown_key_warnings(&doc) {
-        eprintln!("warning: {}: {warning}", opts.config.display());
-    }
     Ok(doc)
+}
+
+/// Warns about config keys that neither the host nor the config's builders declare.
+fn warn_unknown_keys(config_path: &std::path::Path, doc: &Value, registry: &Registry<'_>) {
+    let declared = crate::config_schema::KeyTree::new(&registry.declared_keys(doc));
+    for warning in config::unknown_key_warnings(doc, &declared) {
+        eprintln!("warning: {}: {warning}", config_path.display());
+    }
 }
 
 /// Loads plugins, reporting refused files as one line each.
@@ -198,6 +200,7 @@ fn load_plugins(args: &PluginArgs) -> PluginSet {
 fn execute(mode: Mode, opts: &RunOptions, doc: Value) -> Result<()> {
     let set = load_plugins(&opts.plugins);
     let registry = Registry::new(&set.loaded, &opts.plugins.plugin_ids);
+    warn_unknown_keys(&opts.config, &doc, &registry);
     let checkpoint = match &opts.checkpoint {
         Some(sel) => {
             let name = config::require_str(&doc, "params.config.name")?;
@@ -208,7 +211,9 @@ fn execute(mode: Mode, opts: &RunOptions, doc: Value) -> Result<()> {
     };
     let stop = Arc::new(AtomicBool::new(false));
     install_ctrlc(Arc::clone(&stop));
-    let runner = Runner::load(registry, doc, stop)?;
+    let runner = Runner::load(registry, doc, stop)?
+        .with_config_dir(opts.config.parent().map(std::path::Path::to_path_buf))
+        .verbose(opts.plugins.verbose);
     match runner.run(mode, checkpoint.as_deref(), opts.sigma)? {
         Outcome::Trained { summary, run_dir, .. } => {
             let how = if summary.interrupted { "interrupted" } else { "finished" };
@@ -239,16 +244,13 @@ fn bench(args: &BenchArgs) -> Result<()> {
     config::set(&mut doc, "params.config.print_stats", Value::from(false))?;
     let set = load_plugins(&args.run.plugins);
     let registry = Registry::new(&set.loaded, &args.run.plugins.plugin_ids);
+    warn_unknown_keys(&args.run.config, &doc, &registry);
     let runner = Runner::load(registry, doc, Arc::new(AtomicBool::new(false)))?.without_progress();
-    let plan = crate::bench::BenchPlan {
-        env_sizes: args.env_sizes.clone(),
-        env_steps: args.env_steps,
-        epochs: args.epochs,
-        warmup_epochs: args.warmup_epochs,
-    };
+    let plan =
+        crate::bench::BenchPlan { env_sizes: args.env_sizes.clone(), env_steps: args.env_steps, epochs: args.epochs };
     let envs = crate::bench::env_throughput(&runner, &plan)?;
     let boundary = crate::bench::boundary_call_ns(&runner)?;
-    let split = if plan.epochs > 0 { Some(crate::bench::epoch_split(&runner, &plan)?) } else { None };
+    let split = if plan.epochs > 0 { Some(crate::bench::epoch_split(&runner)?) } else { None };
     let _ = std::fs::remove_dir_all(&train_dir);
     println!("{}", crate::bench::to_table(&envs, boundary, split.as_ref()));
     if let Some(path) = &args.json {
@@ -279,8 +281,12 @@ fn list_plugins(args: &PluginArgs) -> Result<()> {
     let set = discovery::discover(&dirs);
     let mut rows = vec![["ID", "VERSION", "API", "FILE", "BUILDERS", "STATUS"].map(String::from)];
     for p in &set.loaded {
-        let builders =
-            p.builders.iter().map(|b| format!("{}:{}", b.kind.as_str(), b.name)).collect::<Vec<_>>().join(" ");
+        let builders = p
+            .builders
+            .iter()
+            .map(|b| format!("{}:{}", b.kind().map_or("unknown", |k| k.as_str()), b.name))
+            .collect::<Vec<_>>()
+            .join(" ");
         rows.push([
             p.manifest.id.clone(),
             p.manifest.version.clone(),

@@ -1,5 +1,5 @@
 //! Reading rl_games / Isaac Lab configs (YAML or JSON), command-line overrides and checks.
-use crate::config_schema::known_keys;
+use crate::config_schema::KeyTree;
 use anyhow::{anyhow, bail, Context, Result};
 use serde_json::{Map, Value};
 use std::path::Path;
@@ -123,22 +123,23 @@ pub fn type_name(v: &Value) -> &'static str {
     }
 }
 
-/// Warnings for keys the host does not know, each with a did-you-mean when one is close.
-pub fn unknown_key_warnings(doc: &Value) -> Vec<String> {
+/// Warnings for keys neither the host nor the config's builders declare, each with a
+/// did-you-mean when a declared sibling is close.
+pub fn unknown_key_warnings(doc: &Value, declared: &KeyTree) -> Vec<String> {
     let mut warnings = Vec::new();
     if let Some(params) = doc.get("params") {
-        walk(params, "params", &mut warnings);
+        walk(params, "params", declared, &mut warnings);
     }
     warnings
 }
 
-fn walk(value: &Value, path: &str, warnings: &mut Vec<String>) {
+fn walk(value: &Value, path: &str, declared: &KeyTree, warnings: &mut Vec<String>) {
     let Some(map) = value.as_object() else { return };
-    let known = known_keys(path);
+    let known = declared.known_children(path);
     for (key, child) in map {
         let child_path = format!("{path}.{key}");
         if let Some(known) = known {
-            if !known.contains(&key.as_str()) {
+            if !known.contains(key.as_str()) {
                 let suggestion = known
                     .iter()
                     .map(|k| (strsim::damerau_levenshtein(k, key), k))
@@ -150,9 +151,7 @@ fn walk(value: &Value, path: &str, warnings: &mut Vec<String>) {
                 continue;
             }
         }
-        if child_path != "params.config.env_config" && child_path != "params.config.features" {
-            walk(child, &child_path, warnings);
-        }
+        walk(child, &child_path, declared, warnings);
     }
 }
 
@@ -227,9 +226,28 @@ mod tests {
     }
 
     #[test]
-    fn typos_get_a_suggestion() {
-        let v = json!({"params": {"config": {"learing_rate": 1.0, "gamma": 0.9, "env_config": {"anything": 1}}}});
-        let w = unknown_key_warnings(&v);
-        assert_eq!(w, vec!["unknown key 'params.config.learing_rate' (did you mean 'params.config.learning_rate'?)"]);
+    fn typos_get_a_suggestion_from_the_declarations() {
+        use rlhost_plugin_api::{ConfigKey, ValueType};
+        let mut keys = crate::config_schema::host_keys();
+        keys.push(ConfigKey::new("config.learning_rate", ValueType::Float));
+        keys.push(ConfigKey::new("config.gamma", ValueType::Float));
+        keys.push(ConfigKey::new("config.env_config.max_episode_steps", ValueType::Int));
+        keys.push(ConfigKey::new("config.reward_shaper", ValueType::Map));
+        let tree = KeyTree::new(&keys);
+        let v = json!({"params": {"config": {
+            "learing_rate": 1.0, "gamma": 0.9,
+            "env_config": {"max_episode_step": 1, "num_envs": 8},
+            "reward_shaper": {"anything": 1}
+        }}});
+        let w = unknown_key_warnings(&v, &tree);
+        assert_eq!(
+            w,
+            vec![
+                "unknown key 'params.config.env_config.max_episode_step' (did you mean 'params.config.env_config.max_episode_steps'?)",
+                "unknown key 'params.config.learing_rate' (did you mean 'params.config.learning_rate'?)",
+            ]
+        );
+        // Without declarations below a map, nothing under it is judged.
+        assert!(unknown_key_warnings(&json!({"params": {"other": {"x": 1}}}), &tree).len() == 1);
     }
 }

@@ -3,10 +3,12 @@
 //! Loading is two-staged. Stage one opens the file with libloading and reads the plain
 //! `rlhost_plugin_manifest_json` symbol, so a plugin built for another API major or another
 //! libtorch is refused with one line before abi_stable's layout check. Stage two loads the root
-//! module with `lib_header_from_path(..).init_root_module()`, which keeps each library's module
-//! in the library itself (never `RootModule::load_from_file`, which caches one per type).
-//! Libraries are never unloaded.
-use abi_stable::library::{lib_header_from_path, LibraryError};
+//! module with [`rlhost_plugin_api::load::load_root_module`] (built on `lib_header_from_path`,
+//! which keeps each library's module in the library itself; never `RootModule::load_from_file`,
+//! which caches one per type), checking the layout in whichever direction the plugin's 2.x
+//! minor needs. Libraries are never unloaded.
+use abi_stable::library::LibraryError;
+use rlhost_plugin_api::load::{load_root_module, LoadError};
 use rlhost_plugin_api::{BuilderInfo, PluginModuleRef, API_VERSION, MANIFEST_SYMBOL};
 use serde::Deserialize;
 use std::collections::HashSet;
@@ -145,11 +147,10 @@ pub fn load_plugin(path: &Path) -> Result<LoadedPlugin, Box<Refused>> {
     if let Err((reason, hint)) = check_manifest(&manifest) {
         return Err(refuse(Some(manifest), reason, &hint, String::new()));
     }
-    let module =
-        lib_header_from_path(path).and_then(|header| header.init_root_module::<PluginModuleRef>()).map_err(|e| {
-            let (reason, hint) = summarize_library_error(&e);
-            refuse(Some(manifest.clone()), reason, &hint, e.to_string())
-        })?;
+    let module = load_root_module(path).map_err(|e| {
+        let (reason, hint) = summarize_load_error(&e);
+        refuse(Some(manifest.clone()), reason, &hint, e.to_string())
+    })?;
     let builders = module.builders()().into_vec();
     Ok(LoadedPlugin { path: path.to_path_buf(), manifest, module, builders })
 }
@@ -205,16 +206,9 @@ pub fn check_manifest(m: &Manifest) -> Result<(), (String, String)> {
             "rebuild it with the current rlhost-sdk".to_string(),
         )
     })?;
-    let rebuild = format!("rebuild it against rlhost-plugin-api {}.{}", host.major, host.minor);
+    // Any minor of this major loads (the loader checks the layout in either direction).
     if plugin.major != host.major {
-        return Err((
-            format!("built for plugin API {plugin}, this host speaks {host} (major versions differ)"),
-            rebuild,
-        ));
-    }
-    let accepted = semver::VersionReq::parse(&format!("^{host}")).expect("valid requirement");
-    if !accepted.matches(&plugin) {
-        return Err((format!("built for plugin API {plugin}, older than this host's {host}"), rebuild));
+        return Err(other_major(&plugin.to_string(), host.major, host.minor));
     }
     if m.tch_version != HOST_TCH_VERSION {
         return Err((
@@ -246,6 +240,42 @@ fn base_version(v: &str) -> &str {
     v.split('+').next().unwrap_or(v)
 }
 
+/// The refusal of a plugin built for another major of the API.
+fn other_major(plugin: &str, major: u64, minor: u64) -> (String, String) {
+    (
+        format!("built for plugin API {plugin}; this host needs {major}.x"),
+        format!("rebuild it against rlhost-plugin-api {major}.{minor}"),
+    )
+}
+
+/// A one-line reason and a hint for a root-module load error.
+fn summarize_load_error(e: &LoadError) -> (String, String) {
+    match e {
+        LoadError::OtherMajor { plugin, host } => {
+            other_major(&plugin.to_string(), u64::from(host.major), u64::from(host.minor))
+        }
+        LoadError::OlderIncompatible(report) => (
+            format!(
+                "built for an older plugin API 2.x whose layout is not a prefix of this host's: {}",
+                key_lines(report)
+            ),
+            format!("rebuild it against rlhost-plugin-api {API_VERSION}"),
+        ),
+        LoadError::Library(e) => summarize_library_error(e),
+    }
+}
+
+/// The `Error:` / `Expected` / `Found` lines of abi_stable's long layout report.
+fn key_lines(text: &str) -> String {
+    let key: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| l.starts_with("Error:") || l.starts_with("Expected") || l.starts_with("Found"))
+        .take(3)
+        .collect();
+    key.join(" ")
+}
+
 /// A one-line reason and a hint for an abi_stable load error.
 fn summarize_library_error(e: &LibraryError) -> (String, String) {
     let rebuild = format!("rebuild it against rlhost-plugin-api {API_VERSION}");
@@ -258,14 +288,7 @@ fn summarize_library_error(e: &LibraryError) -> (String, String) {
             (format!("plugin API version mismatch: host {expected_version}, plugin {actual_version}"), rebuild)
         }
         LibraryError::AbiInstability(err) => {
-            let text = err.to_string();
-            let key: Vec<&str> = text
-                .lines()
-                .map(str::trim)
-                .filter(|l| l.starts_with("Error:") || l.starts_with("Expected") || l.starts_with("Found"))
-                .take(3)
-                .collect();
-            (format!("incompatible plugin interface layout: {}", key.join(" ")), rebuild)
+            (format!("incompatible plugin interface layout: {}", key_lines(&err.to_string())), rebuild)
         }
         LibraryError::InvalidAbiHeader(_) => {
             ("built with an incompatible abi_stable".into(), "use abi_stable =0.11.3".into())

@@ -10,6 +10,7 @@ pub mod cli;
 pub mod config;
 pub mod config_schema;
 pub mod discovery;
+pub mod episodes;
 pub mod observer;
 pub mod registry;
 pub mod run_dir;

@@ -44,6 +44,8 @@ pub struct HostObserver {
     series: Mutex<BTreeMap<String, Vec<f64>>>,
     /// `episodes.csv` in the summaries folder: one row per finished episode.
     episode_log: Mutex<Option<BufWriter<File>>>,
+    /// The last epoch an algorithm reported (the x axis of per-epoch extras).
+    last_epoch: std::sync::atomic::AtomicU64,
 }
 
 /// Recent episode returns and lengths.
@@ -119,6 +121,7 @@ impl HostObserver {
             tb_failed: AtomicBool::new(false),
             series: Mutex::new(BTreeMap::new()),
             episode_log: Mutex::new(episode_log),
+            last_epoch: std::sync::atomic::AtomicU64::new(0),
         }))
     }
 
@@ -190,7 +193,18 @@ impl HostObserver {
         self.series.lock().expect("series lock").clone()
     }
 
-    fn on_scalars(&self, values: &[Scalar]) {
+    /// The last epoch an algorithm reported (0 before the first).
+    pub fn last_epoch(&self) -> u64 {
+        self.last_epoch.load(Ordering::Relaxed)
+    }
+
+    /// Seconds since this observer was created.
+    pub fn elapsed_s(&self) -> f64 {
+        self.started.elapsed().as_secs_f64()
+    }
+
+    /// Records scalars: the series kept for benchmarks, and TensorBoard.
+    pub fn on_scalars(&self, values: &[Scalar]) {
         {
             let mut series = self.series.lock().expect("series lock");
             for s in values {
@@ -209,6 +223,7 @@ impl HostObserver {
     }
 
     fn on_epoch(&self, p: EpochProgress) {
+        self.last_epoch.store(p.epoch, Ordering::Relaxed);
         if let Some(writer) = self.events.lock().expect("events lock").as_mut() {
             let _ = writer.flush();
         }
@@ -257,10 +272,6 @@ struct ObserverHandle(Arc<HostObserver>);
 impl Observer for ObserverHandle {
     fn scalars(&self, values: RSlice<'_, Scalar>) {
         self.0.on_scalars(values.as_slice());
-    }
-
-    fn episodes(&self, returns: RSlice<'_, f32>, lengths: RSlice<'_, f32>) {
-        self.0.record_returns(returns.as_slice(), lengths.as_slice());
     }
 
     fn message(&self, text: RStr<'_>) {

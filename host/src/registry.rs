@@ -6,7 +6,7 @@
 use crate::discovery::LoadedPlugin;
 use anyhow::{anyhow, bail, Result};
 use rlhost_plugin_api::abi_stable::std_types::RStr;
-use rlhost_plugin_api::{AgentBox, AlgoArgs, BuilderKind, EnvArgs, PlayerArgs, PlayerBox, VecEnvBox};
+use rlhost_plugin_api::{AgentBox, AlgoArgs, BuilderKind, ConfigKey, EnvArgs, PlayerArgs, PlayerBox, VecEnvBox};
 use std::collections::BTreeMap;
 
 /// One factory per builder kind, keyed by builder name.
@@ -21,8 +21,11 @@ impl<'p> Registry<'p> {
     pub fn new(plugins: &'p [LoadedPlugin], preferred: &[String]) -> Self {
         let mut by_kind: BTreeMap<BuilderKind, BTreeMap<String, Vec<usize>>> = BTreeMap::new();
         for (index, plugin) in plugins.iter().enumerate() {
+            // A builder of a kind a later API minor added is skipped: this host cannot build it.
             for builder in &plugin.builders {
-                by_kind.entry(builder.kind).or_default().entry(builder.name.to_string()).or_default().push(index);
+                if let Some(kind) = builder.kind() {
+                    by_kind.entry(kind).or_default().entry(builder.name.to_string()).or_default().push(index);
+                }
             }
         }
         Registry { plugins, by_kind, preferred: preferred.to_vec() }
@@ -68,6 +71,26 @@ impl<'p> Registry<'p> {
             plugins.len(),
             offers.join(", ")
         )
+    }
+
+    /// The config keys the host and the builders `doc` names (algorithm, player, environment)
+    /// declare; names that do not resolve contribute nothing (running them reports the error).
+    pub fn declared_keys(&self, doc: &serde_json::Value) -> Vec<ConfigKey> {
+        let mut keys = crate::config_schema::host_keys();
+        let named = |path: &str| crate::config::get(doc, path).and_then(serde_json::Value::as_str).map(str::to_string);
+        let wanted = [
+            (BuilderKind::Algo, named("params.algo.name")),
+            (BuilderKind::Player, named("params.algo.name")),
+            (BuilderKind::Env, named("params.config.env_name")),
+        ];
+        for (kind, requested) in wanted {
+            let Some(requested) = requested else { continue };
+            if let Ok((plugin, name)) = self.resolve(kind, &requested) {
+                let builder = plugin.builders.iter().find(|b| b.kind() == Some(kind) && b.name == name);
+                keys.extend(builder.into_iter().flat_map(|b| b.config_keys.iter().cloned()));
+            }
+        }
+        keys
     }
 
     /// Creates an algorithm.

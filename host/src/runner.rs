@@ -6,8 +6,10 @@ use crate::run_dir::RunDir;
 use crate::wrapper::{HostEnv, WrapperOptions};
 use anyhow::{anyhow, bail, Result};
 use rlhost_plugin_api::abi_stable::std_types::{RNone, RSome, RStr};
-use rlhost_plugin_api::{AlgoArgs, EnvArgs, PlayStats, PlayerArgs, SigmaOverride, TrainSummary, VecEnvBox};
-use rlhost_sdk::tensor::{dl_device, parse_device};
+use rlhost_plugin_api::{
+    AlgoArgs, EnvArgs, PlayStats, PlayerArgs, SigmaOverride, SigmaOverride_NE, TrainSummary, VecEnvBox,
+};
+use rlhost_sdk::tensor::{check_device_available, device_name, dl_device, parse_device};
 use rlhost_sdk::EnvHandle;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -28,8 +30,14 @@ pub enum Mode {
 /// What a run produced.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Outcome {
-    /// Training finished (or was interrupted); the run folder and every scalar reported are given.
-    Trained { summary: TrainSummary, run_dir: PathBuf, scalars: BTreeMap<String, Vec<f64>> },
+    /// Training finished (or was interrupted); the run folder, every scalar reported and the
+    /// agent's cumulative phase times (seconds by phase, plus `epochs`) are given.
+    Trained {
+        summary: TrainSummary,
+        run_dir: PathBuf,
+        scalars: BTreeMap<String, Vec<f64>>,
+        phase_times: BTreeMap<String, f64>,
+    },
     /// Playing finished.
     Played(PlayStats),
 }
@@ -54,6 +62,8 @@ pub struct Runner<'p> {
     rank: Option<Rank>,
     stop: Arc<AtomicBool>,
     show_progress: bool,
+    config_dir: Option<PathBuf>,
+    verbose: bool,
 }
 
 impl<'p> Runner<'p> {
@@ -75,14 +85,24 @@ impl<'p> Runner<'p> {
         let seed = seed + rank.map_or(0, |r| r.global);
         println!("self.seed = {seed}");
         config::set(&mut doc, "params.seed", Value::from(seed))?;
-        if seed != 0 {
-            tch::manual_seed(seed as i64);
-        }
+        rlhost_sdk::tensor::seed_libtorch(seed);
         set_threads(&doc, rank.map_or(1, |r| r.world_size.max(1)))?;
         resolve_num_actors(&mut doc)?;
         let device = resolve_device(&doc, rank)?;
         config::set(&mut doc, "params.config.device", Value::from(device_name(device)))?;
-        Ok(Runner { registry, doc, seed, device, rank, stop, show_progress: true })
+        Ok(Runner { registry, doc, seed, device, rank, stop, show_progress: true, config_dir: None, verbose: false })
+    }
+
+    /// Tells environments where the config file lives (Python envs import modules next to it).
+    pub fn with_config_dir(mut self, dir: Option<PathBuf>) -> Self {
+        self.config_dir = dir;
+        self
+    }
+
+    /// Asks plugins for long error reports (`--verbose`).
+    pub fn verbose(mut self, verbose: bool) -> Self {
+        self.verbose = verbose;
+        self
     }
 
     /// Turns the progress bar off (tests, benchmarks).
@@ -131,9 +151,12 @@ impl<'p> Runner<'p> {
             report_sigma(agent.set_sigma(s).into_result().map_err(|e| anyhow!("{e}"))?, &observer);
         }
         let result = agent.train().into_result().map_err(|e| anyhow!("{e}"));
+        let phase_times = agent.phase_times().into_iter().map(|p| (p.phase.into_string(), p.seconds)).collect();
+        // The agent owns the wrapped env: dropping it writes the last epoch's episodes and extras.
+        drop(agent);
         observer.finish();
         let summary = result?;
-        Ok(Outcome::Trained { summary, run_dir: run_dir.root, scalars: observer.scalar_series() })
+        Ok(Outcome::Trained { summary, run_dir: run_dir.root, scalars: observer.scalar_series(), phase_times })
     }
 
     fn run_play(&self, checkpoint: Option<&Path>, sigma: Option<f32>) -> Result<Outcome> {
@@ -158,8 +181,10 @@ impl<'p> Runner<'p> {
         if let Some(s) = sigma {
             report_sigma(player.set_sigma(s).into_result().map_err(|e| anyhow!("{e}"))?, &observer);
         }
-        let stats = player.run().into_result().map_err(|e| anyhow!("{e}"))?;
+        let stats = player.run().into_result().map_err(|e| anyhow!("{e}"));
+        drop(player);
         observer.finish();
+        let stats = stats?;
         Ok(Outcome::Played(stats))
     }
 
@@ -190,7 +215,10 @@ impl<'p> Runner<'p> {
             clip_observations: config::opt_f64(&self.doc, "params.env.clip_observations")?,
             clip_actions: config::opt_f64(&self.doc, "params.env.clip_actions")?,
         };
-        Ok(HostEnv::new(handle, options, self.device, Arc::clone(observer)).boxed())
+        let env_name = config::require_str(&self.doc, "params.config.env_name")?;
+        Ok(HostEnv::new(handle, options, self.device, Arc::clone(observer))
+            .map_err(|e| anyhow!("env '{env_name}': {e}"))?
+            .boxed())
     }
 
     /// Builds the configured environment without the wrapper, optionally with another count.
@@ -234,6 +262,8 @@ impl<'p> Runner<'p> {
             },
             seed: env_seed,
             device: dl_device(env_device),
+            config_dir: self.config_dir.as_ref().map(|d| d.to_string_lossy().into_owned()).unwrap_or_default().into(),
+            verbose: self.verbose,
         };
         let env = self.registry.create_env(env_name, args)?;
         EnvHandle::new(env).map_err(|e| anyhow!("env '{env_name}': {e}"))
@@ -263,8 +293,8 @@ fn resolve_num_actors(doc: &mut Value) -> Result<()> {
     config::set(doc, "params.config.num_actors", Value::from(count))
 }
 
-fn report_sigma(outcome: SigmaOverride, observer: &HostObserver) {
-    if outcome == SigmaOverride::NotFixed {
+fn report_sigma(outcome: SigmaOverride_NE, observer: &HostObserver) {
+    if outcome.as_enum().ok() == Some(&SigmaOverride::NotFixed) {
         observer.print("Cannot set new sigma because fixed_sigma is False");
     }
 }
@@ -307,20 +337,7 @@ fn resolve_device(doc: &Value, rank: Option<Rank>) -> Result<Device> {
         None if tch::Cuda::is_available() => Device::Cuda(rank.map_or(0, |r| r.local as usize)),
         None => Device::Cpu,
     };
-    if let Device::Cuda(i) = device {
-        let count = if tch::Cuda::is_available() { tch::Cuda::device_count() as usize } else { 0 };
-        if i >= count {
-            bail!("config key params.config.device: cuda:{i} requested but {count} CUDA devices are available");
-        }
-    }
+    check_device_available("config key params.config.device", device).map_err(|e| anyhow!("{e}"))?;
     println!("current training device: {}", device_name(device));
     Ok(device)
-}
-
-/// `cpu` or `cuda:N`.
-pub fn device_name(device: Device) -> String {
-    match device {
-        Device::Cuda(i) => format!("cuda:{i}"),
-        _ => "cpu".to_string(),
-    }
 }

@@ -1,15 +1,21 @@
-//! The host-side environment wrapper: the role of Isaac Lab's `RlGamesVecEnvWrapper`.
+//! The host-side environment wrapper: the role of Isaac Lab's `RlGamesVecEnvWrapper` and of
+//! rl_games' `IsaacAlgoObserver`.
 //!
 //! It sits between an environment plugin and the agent: clamps actions (`env.clip_actions`) and
-//! observations (`env.clip_observations`), moves tensors when the agent's device differs from the
-//! environment's, and reports every finished episode's return and length to the observer.
+//! float observation groups (`env.clip_observations`), moves tensors when the agent's device
+//! differs from the environment's, records every finished episode on the device (read once per
+//! epoch, never per step), and writes the environment's extras to TensorBoard once per epoch.
 //! Action rescaling from [-1, 1] to the bounds stays with the agent, as in rl_games.
-use crate::observer::{EpisodeBatch, HostObserver};
+use crate::episodes::EpisodeRecorder;
+use crate::observer::HostObserver;
 use rlhost_plugin_api::abi_stable::sabi_trait::TD_Opaque;
 use rlhost_plugin_api::abi_stable::std_types::{RSlice, RVec};
-use rlhost_plugin_api::{EnvInfo, PResult, PluginError, StepOutput, TensorView, VecEnv, VecEnvBox, VecEnv_TO};
-use rlhost_sdk::tensor::{dl_device, tensor_from_view};
-use rlhost_sdk::{guard, EnvHandle, StepTensors};
+use rlhost_plugin_api::{
+    ActionSpace, ActionSpace_NE, EnvExtra, EnvInfo, ErrorKind, ExtraKind, PResult, PluginError, Scalar, StepOutput,
+    TensorView, VecEnv, VecEnvBox, VecEnv_TO,
+};
+use rlhost_sdk::tensor::{check_device_available, device_name, dl_device, tensor_from_view};
+use rlhost_sdk::{guard, EnvHandle, StepBuffers};
 use std::sync::Arc;
 use tch::{Device, Kind, Tensor};
 
@@ -22,6 +28,9 @@ pub struct WrapperOptions {
     pub clip_actions: Option<f64>,
 }
 
+/// Steps between episode flushes when no epoch boundary comes (play mode).
+const FLUSH_EVERY_STEPS: usize = 256;
+
 /// An environment plugin seen through the wrapper.
 pub struct HostEnv {
     env: EnvHandle,
@@ -29,44 +38,49 @@ pub struct HostEnv {
     agent_device: Device,
     info: EnvInfo,
     /// Env-device buffers, used only when the agent's device differs.
-    staging: Option<(Tensor, StepTensors)>,
-    episode_return: Tensor,
-    episode_length: Tensor,
-    /// Environments still in their first episode since reset (partial under staggered starts).
-    first_episode: Tensor,
-    /// Frames stepped since creation: env steps × N.
-    frames: u64,
+    staging: Option<(Tensor, StepBuffers)>,
+    episodes: EpisodeRecorder,
     observer: Arc<HostObserver>,
 }
 
 impl HostEnv {
-    /// Wraps `env` for an agent on `agent_device`.
-    pub fn new(env: EnvHandle, options: WrapperOptions, agent_device: Device, observer: Arc<HostObserver>) -> Self {
+    /// Wraps `env` for an agent on `agent_device`; fails when the env's device does not exist here.
+    pub fn new(
+        env: EnvHandle,
+        options: WrapperOptions,
+        agent_device: Device,
+        observer: Arc<HostObserver>,
+    ) -> Result<Self, PluginError> {
+        let env_device = env.device();
+        check_device_available("the environment's device", env_device)?;
+        if env.info().observations.is_empty() {
+            return Err(PluginError::new(ErrorKind::Shape, "the environment declares no observation group"));
+        }
         let mut info = env.info().clone();
         info.device = dl_device(agent_device);
-        if let Some(c) = options.clip_actions {
-            let bound = c as f32;
-            info.action_low = info.action_low.iter().map(|_| -bound).collect();
-            info.action_high = info.action_high.iter().map(|_| bound).collect();
+        if let (Some(c), Some(ActionSpace::Box { low, .. })) = (options.clip_actions, env.info().action_space()) {
+            let (bound, dims) = (c as f32, low.len());
+            info.action_space = ActionSpace_NE::new(ActionSpace::Box {
+                low: vec![-bound; dims].into(),
+                high: vec![bound; dims].into(),
+            });
         }
-        let env_device = env.device();
-        let staging = (env_device != agent_device).then(|| {
-            let actions = Tensor::zeros([env.num_envs(), env.info().action_dim() as i64], (Kind::Float, env_device));
-            (actions, env.step_buffers())
-        });
-        let n = env.num_envs();
-        HostEnv {
-            episode_return: Tensor::zeros([n], (Kind::Float, agent_device)),
-            episode_length: Tensor::zeros([n], (Kind::Float, agent_device)),
-            first_episode: Tensor::ones([n], (Kind::Bool, agent_device)),
-            frames: 0,
+        let staging = if env_device != agent_device {
+            let (kind, shape) = rlhost_sdk::adapt::action_layout(env.info().action_space(), env.num_envs())?;
+            let kind = rlhost_sdk::tensor::kind_of(kind).unwrap_or(Kind::Float);
+            Some((Tensor::zeros(shape, (kind, env_device)), env.step_buffers()?))
+        } else {
+            None
+        };
+        Ok(HostEnv {
+            episodes: EpisodeRecorder::new(env.num_envs(), agent_device),
             env,
             options,
             agent_device,
             info,
             staging,
             observer,
-        }
+        })
     }
 
     /// Boxes the wrapper for an agent plugin.
@@ -74,65 +88,93 @@ impl HostEnv {
         VecEnv_TO::from_value(self, TD_Opaque)
     }
 
-    fn clip_obs(&self, obs: &mut Tensor) {
+    /// Clamps every float observation group to ±`clip_observations`.
+    fn clip_observations(&self, groups: &mut [Tensor]) {
         if let Some(c) = self.options.clip_observations {
-            let _ = obs.clamp_(-c, c);
+            for g in groups.iter_mut().filter(|g| g.kind() == Kind::Float) {
+                let _ = g.clamp_(-c, c);
+            }
         }
     }
 
-    /// Accumulates rewards and reports finished episodes (one device sync per step).
-    fn track_episodes(&mut self, out: &StepTensors) -> Result<(), PluginError> {
-        self.frames += self.env.num_envs() as u64;
-        let _ = self.episode_return.g_add_(&out.rewards);
-        let _ = self.episode_length.g_add_scalar_(1.0);
-        let done = out.dones();
-        if !bool::try_from(done.any()).unwrap_or(false) {
-            return Ok(());
-        }
-        let finished = done.nonzero().squeeze_dim(1);
-        let to_host = |t: &Tensor, what: &str| -> Result<Tensor, PluginError> {
-            t.index_select(0, &finished)
-                .to_device(Device::Cpu)
-                .f_contiguous()
-                .map_err(|e| rlhost_sdk::tch_error(rlhost_plugin_api::ErrorKind::Other, what, e))
-        };
-        let read_err = |e| rlhost_sdk::tch_error(rlhost_plugin_api::ErrorKind::Other, "episode results", e);
-        let batch = EpisodeBatch {
-            frame: self.frames,
-            envs: Vec::<i64>::try_from(finished.to_device(Device::Cpu)).map_err(read_err)?,
-            returns: Vec::<f32>::try_from(to_host(&self.episode_return, "episode returns")?).map_err(read_err)?,
-            lengths: Vec::<f32>::try_from(to_host(&self.episode_length, "episode lengths")?).map_err(read_err)?,
-            first: Vec::<bool>::try_from(to_host(&self.first_episode, "first episodes")?).map_err(read_err)?,
-        };
-        let _ = self.episode_return.masked_fill_(&done, 0.0);
-        let _ = self.episode_length.masked_fill_(&done, 0.0);
-        let _ = self.first_episode.masked_fill_(&done, 0);
-        self.observer.record_episodes(&batch);
-        Ok(())
-    }
-
-    fn step_tensors(&mut self, actions: &Tensor, out: &mut StepTensors) -> Result<(), PluginError> {
+    fn step_tensors(&mut self, actions: &Tensor, out: &mut StepBuffers) -> Result<(), PluginError> {
         let clipped;
-        let actions = match self.options.clip_actions {
-            Some(c) => {
+        let actions = match (self.options.clip_actions, actions.kind()) {
+            (Some(c), Kind::Float) => {
                 clipped = actions.clamp(-c, c);
                 &clipped
             }
-            None => actions,
+            _ => actions,
         };
         match &mut self.staging {
             None => self.env.step(actions, out)?,
             Some((env_actions, env_out)) => {
                 env_actions.copy_(actions);
                 self.env.step(env_actions, env_out)?;
-                out.obs.copy_(&env_out.obs);
-                out.rewards.copy_(&env_out.rewards);
-                out.terminated.copy_(&env_out.terminated);
-                out.truncated.copy_(&env_out.truncated);
+                for (i, group) in env_out.observations().iter().enumerate() {
+                    out.obs_mut(i).copy_(group);
+                }
+                out.rewards_mut().copy_(env_out.rewards());
+                out.terminated_mut().copy_(env_out.terminated());
+                out.truncated_mut().copy_(env_out.truncated());
             }
         }
-        self.clip_obs(&mut out.obs);
-        self.track_episodes(out)
+        self.clip_observations(out.observations_mut());
+        self.episodes.record_step(out.rewards(), &out.dones());
+        if self.episodes.pending_steps() >= FLUSH_EVERY_STEPS {
+            self.flush_episodes()?;
+        }
+        Ok(())
+    }
+
+    /// Reads the recorded episodes to the host (one transfer) and hands them to the observer.
+    fn flush_episodes(&mut self) -> Result<(), PluginError> {
+        let batches = self.episodes.flush()?;
+        for batch in &batches {
+            self.observer.record_episodes(batch);
+        }
+        Ok(())
+    }
+
+    /// The epoch boundary: episodes and the environment's extras of the epoch just finished.
+    fn end_epoch(&mut self) -> Result<(), PluginError> {
+        self.flush_episodes()?;
+        let extras = self.env.take_extras()?;
+        if !extras.is_empty() {
+            let (epoch, frame, seconds) =
+                (self.observer.last_epoch(), self.episodes.frames(), self.observer.elapsed_s());
+            self.observer.on_scalars(&extra_scalars(&extras, epoch, frame, seconds));
+        }
+        Ok(())
+    }
+}
+
+/// rl_games' `IsaacAlgoObserver` tags: `Episode/<key>` against the epoch for episode statistics,
+/// `<key>/frame`, `<key>/iter` and `<key>/time` for plain scalars.
+pub fn extra_scalars(extras: &[EnvExtra], epoch: u64, frame: u64, seconds: f64) -> Vec<Scalar> {
+    let scalar = |tag: String, step: i64, value: f64| Scalar { tag: tag.into(), step, value };
+    let mut out = Vec::new();
+    for e in extras {
+        match e.kind.as_enum() {
+            Ok(ExtraKind::Episode) => out.push(scalar(format!("Episode/{}", e.name), epoch as i64, e.value)),
+            Ok(ExtraKind::Log) => {
+                out.push(scalar(format!("{}/frame", e.name), frame as i64, e.value));
+                out.push(scalar(format!("{}/iter", e.name), epoch as i64, e.value));
+                out.push(scalar(format!("{}/time", e.name), seconds as i64, e.value));
+            }
+            // A kind a later API minor added: this host does not know how to log it.
+            _ => {}
+        }
+    }
+    out
+}
+
+impl Drop for HostEnv {
+    fn drop(&mut self) {
+        // The last epoch's episodes and extras; errors here have nowhere to go but the console.
+        if let Err(e) = self.end_epoch() {
+            self.observer.print(&format!("warning: final episode statistics not recorded: {e}"));
+        }
     }
 }
 
@@ -141,41 +183,57 @@ impl VecEnv for HostEnv {
         self.info.clone()
     }
 
-    fn reset(&mut self, obs: TensorView<'_>) -> PResult<()> {
+    fn reset(&mut self, observations: RSlice<'_, TensorView<'_>>) -> PResult<()> {
         guard(|| {
-            // SAFETY: the view is valid for this call; the tensor is dropped before returning.
-            let mut obs = unsafe { tensor_from_view(&obs)? };
+            // SAFETY: the views are valid for this call; the tensors are dropped before returning.
+            let mut groups: Vec<Tensor> =
+                observations.iter().map(|v| unsafe { tensor_from_view(v) }).collect::<Result<_, _>>()?;
             match &self.staging {
-                None => self.env.reset(&obs)?,
+                None => self.env.reset(&groups)?,
                 Some((_, env_out)) => {
-                    self.env.reset(&env_out.obs)?;
-                    obs.copy_(&env_out.obs);
+                    self.env.reset(env_out.observations())?;
+                    for (dst, src) in groups.iter_mut().zip(env_out.observations()) {
+                        dst.copy_(src);
+                    }
                 }
             }
-            let _ = self.episode_return.zero_();
-            let _ = self.episode_length.zero_();
-            let _ = self.first_episode.fill_(1);
-            self.clip_obs(&mut obs);
+            self.flush_episodes()?;
+            self.episodes.reset();
+            self.clip_observations(&mut groups);
             Ok(())
         })
     }
 
     fn step(&mut self, actions: TensorView<'_>, out: StepOutput<'_>) -> PResult<()> {
         guard(|| {
+            let names: Vec<String> = self.info.observations.iter().map(|s| s.name.to_string()).collect();
             // SAFETY: the views are valid for this call; the tensors are dropped before returning.
-            let (actions, mut buffers) = unsafe { (tensor_from_view(&actions)?, StepTensors::from_views(&out)?) };
+            let (actions, mut buffers) =
+                unsafe { (tensor_from_view(&actions)?, StepBuffers::from_views(&names, &out)?) };
             if actions.device() != self.agent_device {
                 return Err(PluginError::new(
-                    rlhost_plugin_api::ErrorKind::Device,
-                    format!("actions: expected device {:?}, got {:?}", self.agent_device, actions.device()),
+                    ErrorKind::Device,
+                    format!(
+                        "actions: expected device {}, got {}",
+                        device_name(self.agent_device),
+                        device_name(actions.device())
+                    ),
                 ));
             }
             self.step_tensors(&actions, &mut buffers)
         })
     }
 
+    fn take_extras(&mut self) -> PResult<RVec<EnvExtra>> {
+        // The wrapper logs the extras itself, once per epoch.
+        guard(|| Ok(RVec::new()))
+    }
+
     fn set_train_info(&mut self, frame: u64) -> PResult<()> {
-        guard(|| self.env.set_train_info(frame))
+        guard(|| {
+            self.end_epoch()?;
+            self.env.set_train_info(frame)
+        })
     }
 
     fn get_state(&self) -> PResult<RVec<u8>> {
@@ -184,5 +242,12 @@ impl VecEnv for HostEnv {
 
     fn set_state(&mut self, state: RSlice<'_, u8>) -> PResult<()> {
         guard(|| self.env.set_state(state.as_slice()))
+    }
+
+    fn close(&mut self) -> PResult<()> {
+        guard(|| {
+            self.end_epoch()?;
+            self.env.close()
+        })
     }
 }

@@ -5,6 +5,7 @@
 //! [`NetworkConfig`]; a central value network (`central_value_config.network`) is the same block
 //! at another key path, which [`Section`] carries.
 use crate::section::{config_error, parse_number, unsupported, ConfigResult, Section};
+use rlhost_sdk::api::{ConfigKey, ValueType};
 use serde_json::Value;
 
 /// A hidden or head activation (spec §2 "activations").
@@ -288,4 +289,35 @@ impl NetworkConfig {
     pub fn from_json(path: &str, network: &Value) -> ConfigResult<Self> {
         NetworkConfig::parse(&Section::new(path, network)?)
     }
+}
+
+/// Every `params.network` key this parser reads (or refuses), for the host's typo warnings.
+pub fn config_keys() -> Vec<ConfigKey> {
+    use ValueType::*;
+    [
+        ("network.name", String),
+        ("network.separate", Bool),
+        ("network.normalization", Any),
+        ("network.value_activation", String),
+        ("network.rnn", Map),
+        ("network.cnn", Map),
+        ("network.value_shape", Any),
+        ("network.mlp.units", List),
+        ("network.mlp.activation", String),
+        ("network.mlp.initializer", Map),
+        ("network.mlp.d2rl", Bool),
+        ("network.mlp.norm_only_first_layer", Bool),
+        ("network.mlp.regularizer", Map),
+        ("network.space.continuous.mu_activation", String),
+        ("network.space.continuous.sigma_activation", String),
+        ("network.space.continuous.mu_init", Map),
+        ("network.space.continuous.sigma_init", Map),
+        ("network.space.continuous.fixed_sigma", Bool),
+        ("network.space.continuous.sigma_parametrization", String),
+        ("network.space.continuous.min_sigma", Float),
+        ("network.space.continuous.logstd_bounds", List),
+    ]
+    .into_iter()
+    .map(|(path, ty)| ConfigKey::new(path, ty))
+    .collect()
 }

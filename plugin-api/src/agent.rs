@@ -2,7 +2,7 @@
 use crate::error::PResult;
 use crate::tensor::TensorView;
 use abi_stable::sabi_trait;
-use abi_stable::std_types::{RBox, RStr};
+use abi_stable::std_types::{RBox, RStr, RString, RVec};
 use abi_stable::StableAbi;
 
 /// The outcome of [`Agent::train`].
@@ -32,13 +32,25 @@ pub struct PlayStats {
 }
 
 /// What a `--sigma` override did.
+#[non_exhaustive]
 #[repr(u8)]
 #[derive(StableAbi, Debug, Clone, Copy, PartialEq, Eq)]
+#[sabi(kind(WithNonExhaustive(size = [u8; 8], align = u64, traits(Debug, Clone, PartialEq, Eq))))]
 pub enum SigmaOverride {
     /// The fixed (log-std) sigma parameter was set.
     Applied,
     /// The network has a state-dependent sigma; nothing was changed.
     NotFixed,
+}
+
+/// Cumulative wall time of one phase of training, for `rlhost bench`.
+#[repr(C)]
+#[derive(StableAbi, Debug, Clone, PartialEq)]
+pub struct PhaseTime {
+    /// The phase: `env_step`, `inference`, `gae`, `update`, `total` (an algorithm may add others).
+    pub phase: RString,
+    /// Seconds spent in it since the agent was built.
+    pub seconds: f64,
 }
 
 /// A training algorithm instance, bound to its environment and observer.
@@ -54,9 +66,12 @@ pub trait Agent: Send {
     fn save(&mut self, path: RStr<'_>) -> PResult<()>;
 
     /// Sets every element of a fixed sigma parameter (a log-std under rl_games' `exp`).
-    // Methods added in a later 1.x go after this one, so older plugins stay loadable.
+    fn set_sigma(&mut self, sigma: f32) -> PResult<SigmaOverride_NE>;
+
+    /// Cumulative time per phase since construction (epochs run: the `epochs` entry).
+    // Methods added in a later 2.x go after this one, with a default body.
     #[sabi(last_prefix_field)]
-    fn set_sigma(&mut self, sigma: f32) -> PResult<SigmaOverride>;
+    fn phase_times(&self) -> RVec<PhaseTime>;
 }
 
 /// A policy restored from a checkpoint, for evaluation and deployment.
@@ -66,15 +81,20 @@ pub trait Player: Send {
     fn restore(&mut self, path: RStr<'_>) -> PResult<()>;
 
     /// Sets a fixed sigma parameter, as [`Agent::set_sigma`].
-    fn set_sigma(&mut self, sigma: f32) -> PResult<SigmaOverride>;
+    fn set_sigma(&mut self, sigma: f32) -> PResult<SigmaOverride_NE>;
 
     /// Plays `games_num` games in the environment it was built with.
     fn run(&mut self) -> PResult<PlayStats>;
 
-    /// One policy step: reads `obs` (N, D) and writes env-unit actions into `actions` (N, A).
-    // Methods added in a later 1.x go after this one, so older plugins stay loadable.
-    #[sabi(last_prefix_field)]
+    /// One policy step: reads the policy observations `obs` (N, *obs_shape) and writes
+    /// environment-unit actions into `actions`.
     fn act(&mut self, obs: TensorView<'_>, actions: TensorView<'_>, deterministic: bool) -> PResult<()>;
+
+    /// Writes the deterministic policy as an ONNX file at `path`; `options_json` is a JSON object
+    /// of exporter options. A player that cannot export answers [`crate::ErrorKind::Unsupported`].
+    // Methods added in a later 2.x go after this one, with a default body.
+    #[sabi(last_prefix_field)]
+    fn export_onnx(&mut self, path: RStr<'_>, options_json: RStr<'_>) -> PResult<()>;
 }
 
 /// An owned, boxed agent.

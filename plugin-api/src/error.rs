@@ -4,8 +4,13 @@ use abi_stable::StableAbi;
 use std::fmt;
 
 /// What went wrong, in categories the host can act on.
+///
+/// Non-exhaustive across the boundary ([`ErrorKind_NE`]): a later 2.x may add kinds, and a host
+/// that does not know one reads it as [`ErrorKind::Other`] (see [`PluginError::kind`]).
+#[non_exhaustive]
 #[repr(u8)]
 #[derive(StableAbi, Debug, Clone, Copy, PartialEq, Eq)]
+#[sabi(kind(WithNonExhaustive(size = [u8; 8], align = u64, traits(Debug, Clone, PartialEq, Eq))))]
 pub enum ErrorKind {
     /// A configuration key is missing, has the wrong type or an invalid value.
     Config,
@@ -25,6 +30,10 @@ pub enum ErrorKind {
     Unsupported,
     /// A loss, action or state became NaN or infinite.
     NonFinite,
+    /// The environment itself failed (a simulator error, a Python exception).
+    Env,
+    /// The user interrupted a call (Ctrl-C); nothing is wrong with the inputs.
+    Interrupted,
     /// Anything else.
     Other,
 }
@@ -42,6 +51,8 @@ impl ErrorKind {
             ErrorKind::NotFound => "not found",
             ErrorKind::Unsupported => "unsupported",
             ErrorKind::NonFinite => "non-finite",
+            ErrorKind::Env => "environment",
+            ErrorKind::Interrupted => "interrupted",
             ErrorKind::Other => "error",
         }
     }
@@ -51,8 +62,8 @@ impl ErrorKind {
 #[repr(C)]
 #[derive(StableAbi, Debug, Clone, PartialEq)]
 pub struct PluginError {
-    /// The category.
-    pub kind: ErrorKind,
+    /// The category; read it with [`PluginError::kind`].
+    pub kind_ne: ErrorKind_NE,
     /// One line, naming the thing at fault.
     pub message: RString,
     /// Anything longer (a backtrace, a libtorch report); may be empty.
@@ -70,12 +81,29 @@ impl PluginError {
             Some((first, rest)) => (first.to_string(), rest.to_string()),
             None => (message, String::new()),
         };
-        PluginError { kind, message: first.into(), detail: rest.into() }
+        PluginError { kind_ne: ErrorKind_NE::new(kind), message: first.into(), detail: rest.into() }
+    }
+
+    /// The category; a kind added by a later 2.x reads as [`ErrorKind::Other`].
+    pub fn kind(&self) -> ErrorKind {
+        self.kind_ne.as_enum().map(|k| *k).unwrap_or(ErrorKind::Other)
     }
 
     /// Replaces the detail text.
     pub fn with_detail(mut self, detail: impl Into<String>) -> Self {
         self.detail = detail.into().into();
+        self
+    }
+
+    /// Replaces the kind, keeping the message and detail.
+    pub fn with_kind(mut self, kind: ErrorKind) -> Self {
+        self.kind_ne = ErrorKind_NE::new(kind);
+        self
+    }
+
+    /// Prefixes the message with `context: `.
+    pub fn context(mut self, context: impl fmt::Display) -> Self {
+        self.message = format!("{context}: {}", self.message).into();
         self
     }
 }

@@ -7,7 +7,7 @@ use crate::tensor::DlDevice;
 use abi_stable::library::RootModule;
 use abi_stable::sabi_types::VersionStrings;
 use abi_stable::std_types::{ROption, RStr, RString, RVec};
-use abi_stable::{declare_root_module_statics, package_version_strings, StableAbi};
+use abi_stable::{declare_root_module_statics, StableAbi};
 
 /// Name of a plain `extern "C" fn() -> *const c_char` every plugin also exports, returning its
 /// manifest as NUL-terminated JSON. The host reads it before abi_stable's layout check, so a
@@ -38,8 +38,13 @@ pub struct PluginManifest {
 }
 
 /// The kind of object a builder creates.
+///
+/// Non-exhaustive across the boundary ([`BuilderKind_NE`]): a host skips builders of a kind it
+/// does not know.
+#[non_exhaustive]
 #[repr(u8)]
 #[derive(StableAbi, Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[sabi(kind(WithNonExhaustive(size = [u8; 8], align = u64, traits(Debug, Clone, PartialEq, Eq))))]
 pub enum BuilderKind {
     /// A training algorithm ([`crate::Agent`]).
     Algo,
@@ -60,14 +65,68 @@ impl BuilderKind {
     }
 }
 
+/// The type of a config value, for the host's checks and typo warnings.
+#[non_exhaustive]
+#[repr(u8)]
+#[derive(StableAbi, Debug, Clone, Copy, PartialEq, Eq)]
+#[sabi(kind(WithNonExhaustive(size = [u8; 8], align = u64, traits(Debug, Clone, PartialEq, Eq))))]
+pub enum ValueType {
+    /// `true`/`false` (rl_games also reads `"True"`, `1`, `0`).
+    Bool,
+    /// A whole number (numeric strings allowed).
+    Int,
+    /// A number (numeric strings such as `"3e-4"` allowed).
+    Float,
+    /// A string.
+    String,
+    /// A list.
+    List,
+    /// A mapping; keys below it are not checked unless declared too.
+    Map,
+    /// Anything (the reader decides).
+    Any,
+}
+
+/// One config key a builder reads.
+#[repr(C)]
+#[derive(StableAbi, Debug, Clone, PartialEq)]
+pub struct ConfigKey {
+    /// Dotted path below `params`, for example `config.gamma` or `network.mlp.units`; env
+    /// builders declare their `env_config` keys as `config.env_config.<key>`.
+    pub path: RString,
+    /// Its type.
+    pub value_type: ValueType_NE,
+}
+
+impl ConfigKey {
+    /// A key at `path` of type `value_type`.
+    pub fn new(path: &str, value_type: ValueType) -> Self {
+        ConfigKey { path: path.into(), value_type: ValueType_NE::new(value_type) }
+    }
+}
+
 /// One builder a plugin offers.
 #[repr(C)]
 #[derive(StableAbi, Debug, Clone, PartialEq)]
 pub struct BuilderInfo {
-    /// What it builds.
-    pub kind: BuilderKind,
+    /// What it builds; read it with [`BuilderInfo::kind`].
+    pub kind_ne: BuilderKind_NE,
     /// The name configs refer to (`a2c_continuous`, `Pendulum-v1`).
     pub name: RString,
+    /// Every config key it reads (the host warns about keys nobody declares).
+    pub config_keys: RVec<ConfigKey>,
+}
+
+impl BuilderInfo {
+    /// A builder of `kind` called `name` reading `config_keys`.
+    pub fn new(kind: BuilderKind, name: &str, config_keys: Vec<ConfigKey>) -> Self {
+        BuilderInfo { kind_ne: BuilderKind_NE::new(kind), name: name.into(), config_keys: config_keys.into() }
+    }
+
+    /// What it builds, `None` for a kind a later 2.x added.
+    pub fn kind(&self) -> Option<BuilderKind> {
+        self.kind_ne.as_enum().ok().copied()
+    }
 }
 
 /// Arguments of an environment builder.
@@ -82,6 +141,11 @@ pub struct EnvArgs {
     pub seed: u64,
     /// Where to keep the state.
     pub device: DlDevice,
+    /// The folder of the config file (empty when the config did not come from a file); Python
+    /// environments put it on `sys.path`.
+    pub config_dir: RString,
+    /// Whether the user asked for long error reports (`--verbose`).
+    pub verbose: bool,
 }
 
 /// Arguments of an algorithm builder.
@@ -96,9 +160,9 @@ pub struct AlgoArgs {
     pub observer: ObserverBox,
     /// The run folder; checkpoints go to `<run_dir>/nn`.
     pub run_dir: RString,
-    /// The training device.
+    /// The training device (the host checked it exists).
     pub device: DlDevice,
-    /// The resolved seed.
+    /// The resolved seed; the host has already seeded libtorch with it (plugins never reseed).
     pub seed: u64,
 }
 
@@ -133,17 +197,27 @@ pub struct PluginModule {
     /// Creates the named player.
     pub create_player: extern "C" fn(name: RStr<'_>, args: PlayerArgs) -> PResult<PlayerBox>,
     /// Creates the named environment.
-    // Fields added in a later 1.x go after this one, so older plugins stay loadable.
+    // Fields added in a later 2.x go after this one, so plugins built against 2.0 stay loadable
+    // (their accessors answer `None`) and newer plugins load in older hosts.
     #[sabi(last_prefix_field)]
     pub create_env: extern "C" fn(name: RStr<'_>, args: EnvArgs) -> PResult<VecEnvBox>,
+    /// An addition of a later minor (compatibility test only).
+    #[cfg(feature = "next-minor-fixture")]
+    #[sabi(missing_field(option))]
+    pub next_minor_probe: extern "C" fn() -> u32,
 }
 
 impl RootModule for PluginModuleRef {
     declare_root_module_statics! {PluginModuleRef}
     const BASE_NAME: &'static str = "rlhost_plugin";
     const NAME: &'static str = "rlhost_plugin";
-    const VERSION_STRINGS: VersionStrings = package_version_strings!();
+    const VERSION_STRINGS: VersionStrings = API_VERSION_STRINGS;
 }
 
-/// Convenience for optional values in arguments.
-pub type OptionalEnv = ROption<VecEnvBox>;
+/// The version this interface reports to abi_stable: the crate's, or the next minor when built
+/// as the compatibility-test fixture of a later 2.x.
+#[cfg(not(feature = "next-minor-fixture"))]
+pub const API_VERSION_STRINGS: VersionStrings = abi_stable::package_version_strings!();
+/// The version this interface reports to abi_stable (compatibility-test fixture of a later 2.x).
+#[cfg(feature = "next-minor-fixture")]
+pub const API_VERSION_STRINGS: VersionStrings = VersionStrings::new("2.1.0");

@@ -39,17 +39,14 @@ pub trait Observer: Send + Sync {
     /// Records scalars (TensorBoard).
     fn scalars(&self, values: RSlice<'_, Scalar>);
 
-    /// Records finished episodes: raw returns and lengths, one entry per episode.
-    fn episodes(&self, returns: RSlice<'_, f32>, lengths: RSlice<'_, f32>);
-
     /// Prints a line of text (rl_games' console messages).
     fn message(&self, text: RStr<'_>);
 
-    /// Reports the end of an epoch.
+    /// Reports the end of an epoch; the host writes the environment's extras for it.
     fn epoch(&self, progress: EpochProgress);
 
     /// Whether the user asked to stop (Ctrl-C); training saves a checkpoint and returns.
-    // Methods added in a later 1.x go after this one, so older plugins stay loadable.
+    // Methods added in a later 2.x go after this one, with a default body.
     #[sabi(last_prefix_field)]
     fn should_stop(&self) -> bool;
 }

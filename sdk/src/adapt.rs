@@ -1,13 +1,14 @@
 //! Plain-Rust traits for plugin objects, and adapters exposing them through the ABI-stable
 //! traits with every call under [`guard`](crate::guard).
-use crate::env_handle::StepTensors;
+use crate::buffers::{BufferIdentities, StepBuffers};
 use crate::guard::guard;
-use crate::tensor::{check_view, tensor_from_view};
+use crate::tensor::{check_view, kind_of, tensor_from_view};
 use rlhost_plugin_api::abi_stable::sabi_trait::TD_Opaque;
 use rlhost_plugin_api::abi_stable::std_types::{RSlice, RStr, RVec};
 use rlhost_plugin_api::{
-    Agent, AgentBox, Agent_TO, DlDataType, EnvInfo, ErrorKind, PResult, PlayStats, Player, PlayerBox, Player_TO,
-    PluginError, SigmaOverride, StepOutput, TensorView, TrainSummary, VecEnv, VecEnvBox, VecEnv_TO,
+    ActionSpace, Agent, AgentBox, Agent_TO, DlDataType, EnvExtra, EnvInfo, ErrorKind, PResult, PhaseTime, PlayStats,
+    Player, PlayerBox, Player_TO, PluginError, SigmaOverride, SigmaOverride_NE, StepOutput, TensorView, TrainSummary,
+    VecEnv, VecEnvBox, VecEnv_TO,
 };
 use std::path::Path;
 use tch::Tensor;
@@ -20,12 +21,16 @@ pub fn unknown_builder(kind: &str, name: &str, known: &[&str]) -> PluginError {
 
 /// A batched environment written against tch tensors.
 pub trait NativeVecEnv: Send + 'static {
-    /// Spaces, bounds, batch size and device; read once by the adapter.
+    /// Observation groups, action space, batch size and device; read once by the adapter.
     fn info(&self) -> EnvInfo;
-    /// Writes the first observations of every environment into `obs`.
-    fn reset(&mut self, obs: &mut Tensor) -> Result<(), PluginError>;
+    /// Writes the first observations of every environment into `observations` (one per group).
+    fn reset(&mut self, observations: &mut [Tensor]) -> Result<(), PluginError>;
     /// Applies `actions` (already checked for shape, dtype and device) and fills `out`.
-    fn step(&mut self, actions: &Tensor, out: &mut StepTensors) -> Result<(), PluginError>;
+    fn step(&mut self, actions: &Tensor, out: &mut StepBuffers) -> Result<(), PluginError>;
+    /// The extras since the last call (see [`crate::ExtrasCollector`]).
+    fn take_extras(&mut self) -> Result<Vec<EnvExtra>, PluginError> {
+        Ok(Vec::new())
+    }
     /// Curriculum hook called at every epoch start.
     fn set_train_info(&mut self, _frame: u64) -> Result<(), PluginError> {
         Ok(())
@@ -38,14 +43,53 @@ pub trait NativeVecEnv: Send + 'static {
     fn set_state(&mut self, _state: &[u8]) -> Result<(), PluginError> {
         Ok(())
     }
+    /// Releases the simulator.
+    fn close(&mut self) -> Result<(), PluginError> {
+        Ok(())
+    }
+}
+
+/// The dtype and shape the actions of a batch of `n` environments have in `space`.
+pub fn action_layout(space: Option<&ActionSpace>, n: i64) -> Result<(DlDataType, Vec<i64>), PluginError> {
+    match space {
+        Some(ActionSpace::Box { low, .. }) => Ok((DlDataType::F32, vec![n, low.len() as i64])),
+        Some(ActionSpace::Discrete { .. }) => Ok((DlDataType::I64, vec![n])),
+        Some(ActionSpace::MultiDiscrete { nvec }) => Ok((DlDataType::I64, vec![n, nvec.len() as i64])),
+        _ => Err(PluginError::new(ErrorKind::Unsupported, "action space of a later plugin API minor")),
+    }
 }
 
 struct EnvAdapter<E> {
     env: E,
     info: EnvInfo,
-    action_shape: [i64; 2],
-    obs_shape: Vec<i64>,
+    names: Vec<String>,
+    obs_shapes: Vec<(DlDataType, Vec<i64>)>,
+    action: (DlDataType, Vec<i64>),
     flag_shape: [i64; 1],
+}
+
+impl<E: NativeVecEnv> EnvAdapter<E> {
+    fn check_observations(&self, views: &[TensorView<'_>]) -> Result<(), PluginError> {
+        if views.len() != self.obs_shapes.len() {
+            return Err(PluginError::new(
+                ErrorKind::Shape,
+                format!(
+                    "expected {} observation buffers ({}), got {}",
+                    self.names.len(),
+                    self.names.join(", "),
+                    views.len()
+                ),
+            ));
+        }
+        for ((view, (dtype, shape)), name) in views.iter().zip(&self.obs_shapes).zip(&self.names) {
+            check_view(&format!("observation buffer '{name}'"), view, *dtype, shape, self.info.device)?;
+        }
+        Ok(())
+    }
+
+    fn who(&self) -> &'static str {
+        "the environment"
+    }
 }
 
 impl<E: NativeVecEnv> VecEnv for EnvAdapter<E> {
@@ -53,27 +97,42 @@ impl<E: NativeVecEnv> VecEnv for EnvAdapter<E> {
         self.info.clone()
     }
 
-    fn reset(&mut self, obs: TensorView<'_>) -> PResult<()> {
+    fn reset(&mut self, observations: RSlice<'_, TensorView<'_>>) -> PResult<()> {
         guard(|| {
-            check_view("observation buffer", &obs, DlDataType::F32, &self.obs_shape, self.info.device)?;
-            // SAFETY: the view is valid for this call and the tensor is dropped before returning.
-            let mut obs = unsafe { tensor_from_view(&obs)? };
-            self.env.reset(&mut obs)
+            self.check_observations(observations.as_slice())?;
+            // SAFETY: every view is valid for this call; the tensors are dropped before returning.
+            let mut obs: Vec<Tensor> =
+                observations.iter().map(|v| unsafe { tensor_from_view(v) }).collect::<Result<_, _>>()?;
+            let named = |obs: &[Tensor]| -> BufferIdentities {
+                let pairs: Vec<(String, &Tensor)> =
+                    self.names.iter().map(|n| format!("observations '{n}'")).zip(obs.iter()).collect();
+                BufferIdentities::of(&pairs)
+            };
+            let before = named(&obs);
+            self.env.reset(&mut obs)?;
+            before.check(&named(&obs), self.who())
         })
     }
 
     fn step(&mut self, actions: TensorView<'_>, out: StepOutput<'_>) -> PResult<()> {
         guard(|| {
             let device = self.info.device;
-            check_view("actions", &actions, DlDataType::F32, &self.action_shape, device)?;
-            check_view("observation buffer", &out.obs, DlDataType::F32, &self.obs_shape, device)?;
+            check_view("actions", &actions, self.action.0, &self.action.1, device)?;
+            self.check_observations(out.observations.as_slice())?;
             check_view("reward buffer", &out.rewards, DlDataType::F32, &self.flag_shape, device)?;
             check_view("terminated buffer", &out.terminated, DlDataType::BOOL, &self.flag_shape, device)?;
             check_view("truncated buffer", &out.truncated, DlDataType::BOOL, &self.flag_shape, device)?;
             // SAFETY: every view is valid for this call; the tensors are dropped before returning.
-            let (actions, mut buffers) = unsafe { (tensor_from_view(&actions)?, StepTensors::from_views(&out)?) };
-            self.env.step(&actions, &mut buffers)
+            let (actions, mut buffers) =
+                unsafe { (tensor_from_view(&actions)?, StepBuffers::from_views(&self.names, &out)?) };
+            let before = buffers.identities();
+            self.env.step(&actions, &mut buffers)?;
+            buffers.check_unchanged(&before, self.who())
         })
+    }
+
+    fn take_extras(&mut self) -> PResult<RVec<EnvExtra>> {
+        guard(|| self.env.take_extras().map(RVec::from))
     }
 
     fn set_train_info(&mut self, frame: u64) -> PResult<()> {
@@ -87,16 +146,34 @@ impl<E: NativeVecEnv> VecEnv for EnvAdapter<E> {
     fn set_state(&mut self, state: RSlice<'_, u8>) -> PResult<()> {
         guard(|| self.env.set_state(state.as_slice()))
     }
+
+    fn close(&mut self) -> PResult<()> {
+        guard(|| self.env.close())
+    }
 }
 
-/// Boxes an environment for the boundary.
-pub fn vec_env_box<E: NativeVecEnv>(env: E) -> VecEnvBox {
+/// Boxes an environment for the boundary; fails when its info cannot describe buffers.
+pub fn vec_env_box<E: NativeVecEnv>(env: E) -> Result<VecEnvBox, PluginError> {
     let info = env.info();
     let n = info.num_envs as i64;
-    let mut obs_shape = vec![n];
-    obs_shape.extend(info.observation_shape.iter());
-    let action_shape = [n, info.action_dim() as i64];
-    VecEnv_TO::from_value(EnvAdapter { env, info, action_shape, obs_shape, flag_shape: [n] }, TD_Opaque)
+    if info.observations.is_empty() {
+        return Err(PluginError::new(ErrorKind::Shape, "the environment declares no observation group"));
+    }
+    let obs_shapes = info
+        .observations
+        .iter()
+        .map(|s| {
+            kind_of(s.dtype).ok_or_else(|| {
+                PluginError::new(ErrorKind::Shape, format!("observation '{}': unsupported dtype {}", s.name, s.dtype))
+            })?;
+            let mut shape = vec![n];
+            shape.extend(s.shape.iter());
+            Ok((s.dtype, shape))
+        })
+        .collect::<Result<Vec<_>, PluginError>>()?;
+    let action = action_layout(info.action_space(), n)?;
+    let names = info.observations.iter().map(|s| s.name.to_string()).collect();
+    Ok(VecEnv_TO::from_value(EnvAdapter { env, info, names, obs_shapes, action, flag_shape: [n] }, TD_Opaque))
 }
 
 /// A training algorithm written in plain Rust.
@@ -109,6 +186,11 @@ pub trait NativeAgent: Send + 'static {
     fn save(&mut self, path: &Path) -> Result<(), PluginError>;
     /// Applies a `--sigma` override.
     fn set_sigma(&mut self, sigma: f32) -> Result<SigmaOverride, PluginError>;
+    /// Cumulative seconds per phase (`env_step`, `inference`, `gae`, `update`, `total`) and the
+    /// number of `epochs` they cover.
+    fn phase_times(&self) -> Vec<(String, f64)> {
+        Vec::new()
+    }
 }
 
 struct AgentAdapter<A>(A);
@@ -123,8 +205,16 @@ impl<A: NativeAgent> Agent for AgentAdapter<A> {
     fn save(&mut self, path: RStr<'_>) -> PResult<()> {
         guard(|| self.0.save(Path::new(path.as_str())))
     }
-    fn set_sigma(&mut self, sigma: f32) -> PResult<SigmaOverride> {
-        guard(|| self.0.set_sigma(sigma))
+    fn set_sigma(&mut self, sigma: f32) -> PResult<SigmaOverride_NE> {
+        guard(|| self.0.set_sigma(sigma).map(SigmaOverride_NE::new))
+    }
+    fn phase_times(&self) -> RVec<PhaseTime> {
+        // A panic here is not expected; it must still not unwind into the host.
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.0.phase_times()))
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(phase, seconds)| PhaseTime { phase: phase.into(), seconds })
+            .collect()
     }
 }
 
@@ -141,8 +231,12 @@ pub trait NativePlayer: Send + 'static {
     fn set_sigma(&mut self, sigma: f32) -> Result<SigmaOverride, PluginError>;
     /// Plays the configured number of games.
     fn run(&mut self) -> Result<PlayStats, PluginError>;
-    /// One policy step: `obs` (N, D) in, env-unit actions written into `actions` (N, A).
+    /// One policy step: `obs` (N, *obs_shape) in, env-unit actions written into `actions`.
     fn act(&mut self, obs: &Tensor, actions: &mut Tensor, deterministic: bool) -> Result<(), PluginError>;
+    /// Writes the deterministic policy as ONNX; players without an exporter keep this default.
+    fn export_onnx(&mut self, _path: &Path, _options_json: &str) -> Result<(), PluginError> {
+        Err(PluginError::new(ErrorKind::Unsupported, "this player does not support export"))
+    }
 }
 
 struct PlayerAdapter<P>(P);
@@ -151,8 +245,8 @@ impl<P: NativePlayer> Player for PlayerAdapter<P> {
     fn restore(&mut self, path: RStr<'_>) -> PResult<()> {
         guard(|| self.0.restore(Path::new(path.as_str())))
     }
-    fn set_sigma(&mut self, sigma: f32) -> PResult<SigmaOverride> {
-        guard(|| self.0.set_sigma(sigma))
+    fn set_sigma(&mut self, sigma: f32) -> PResult<SigmaOverride_NE> {
+        guard(|| self.0.set_sigma(sigma).map(SigmaOverride_NE::new))
     }
     fn run(&mut self) -> PResult<PlayStats> {
         guard(|| self.0.run())
@@ -163,6 +257,9 @@ impl<P: NativePlayer> Player for PlayerAdapter<P> {
             let (obs, mut actions) = unsafe { (tensor_from_view(&obs)?, tensor_from_view(&actions)?) };
             self.0.act(&obs, &mut actions, deterministic)
         })
+    }
+    fn export_onnx(&mut self, path: RStr<'_>, options_json: RStr<'_>) -> PResult<()> {
+        guard(|| self.0.export_onnx(Path::new(path.as_str()), options_json.as_str()))
     }
 }
 

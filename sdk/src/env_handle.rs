@@ -1,53 +1,9 @@
 //! The tensor-level client of a boxed [`VecEnvBox`], used by agents, players and the host.
-use crate::tensor::{tch_device, tensor_from_view, ViewParts};
-use rlhost_plugin_api::{EnvInfo, PluginError, StepOutput, VecEnvBox};
-use tch::{Device, Kind, Tensor};
-
-/// The buffers one environment step fills, allocated once by the caller and reused.
-#[derive(Debug)]
-pub struct StepTensors {
-    /// (N, *obs_shape) float32.
-    pub obs: Tensor,
-    /// (N,) float32.
-    pub rewards: Tensor,
-    /// (N,) bool.
-    pub terminated: Tensor,
-    /// (N,) bool.
-    pub truncated: Tensor,
-}
-
-impl StepTensors {
-    /// Zeroed buffers for `info` on `device`.
-    pub fn new(info: &EnvInfo, device: Device) -> Self {
-        let n = info.num_envs as i64;
-        let mut obs_shape = vec![n];
-        obs_shape.extend(info.observation_shape.iter());
-        StepTensors {
-            obs: Tensor::zeros(obs_shape, (Kind::Float, device)),
-            rewards: Tensor::zeros([n], (Kind::Float, device)),
-            terminated: Tensor::zeros([n], (Kind::Bool, device)),
-            truncated: Tensor::zeros([n], (Kind::Bool, device)),
-        }
-    }
-
-    /// Wraps the step buffers a caller passed as views, without copying.
-    ///
-    /// # Safety
-    /// The views must be valid for the current call, and the tensors must be dropped before it returns.
-    pub unsafe fn from_views(out: &StepOutput<'_>) -> Result<Self, PluginError> {
-        Ok(StepTensors {
-            obs: tensor_from_view(&out.obs)?,
-            rewards: tensor_from_view(&out.rewards)?,
-            terminated: tensor_from_view(&out.terminated)?,
-            truncated: tensor_from_view(&out.truncated)?,
-        })
-    }
-
-    /// `terminated | truncated`.
-    pub fn dones(&self) -> Tensor {
-        self.terminated.logical_or(&self.truncated)
-    }
-}
+use crate::buffers::StepBuffers;
+use crate::tensor::{tch_device, ViewParts};
+use rlhost_plugin_api::abi_stable::std_types::RSlice;
+use rlhost_plugin_api::{EnvExtra, EnvInfo, PluginError, TensorSpec, VecEnvBox};
+use tch::{Device, Tensor};
 
 /// A boxed environment with its cached [`EnvInfo`].
 pub struct EnvHandle {
@@ -64,9 +20,14 @@ impl EnvHandle {
         Ok(EnvHandle { env, info, device })
     }
 
-    /// Spaces, bounds, batch size and device.
+    /// Observation groups, action space, batch size and device.
     pub fn info(&self) -> &EnvInfo {
         &self.info
+    }
+
+    /// The policy's observation spec (group `obs`, else the first).
+    pub fn policy_observation(&self) -> &TensorSpec {
+        self.info.policy_observation().expect("EnvHandle::new checked there is an observation group")
     }
 
     /// The environment's device.
@@ -80,27 +41,29 @@ impl EnvHandle {
     }
 
     /// Buffers for [`EnvHandle::step`] on the environment's device.
-    pub fn step_buffers(&self) -> StepTensors {
-        StepTensors::new(&self.info, self.device)
+    pub fn step_buffers(&self) -> Result<StepBuffers, PluginError> {
+        StepBuffers::new(&self.info, self.device)
     }
 
-    /// Resets every environment into `obs`.
-    pub fn reset(&mut self, obs: &Tensor) -> Result<(), PluginError> {
-        let parts = ViewParts::of(obs)?;
-        self.env.reset(parts.view()).into_result()
+    /// Resets every environment into `observations` (one buffer per group, for example
+    /// `buffers.observations()` of [`EnvHandle::step_buffers`]).
+    pub fn reset(&mut self, observations: &[Tensor]) -> Result<(), PluginError> {
+        let parts: Vec<ViewParts> = observations.iter().map(ViewParts::of).collect::<Result<_, _>>()?;
+        let views: Vec<_> = parts.iter().map(ViewParts::view).collect();
+        self.env.reset(RSlice::from_slice(&views)).into_result()
     }
 
-    /// Steps with `actions` (N, A) float32 in env units, filling `out`.
-    pub fn step(&mut self, actions: &Tensor, out: &StepTensors) -> Result<(), PluginError> {
+    /// Steps with `actions` in env units, filling `out`.
+    pub fn step(&mut self, actions: &Tensor, out: &StepBuffers) -> Result<(), PluginError> {
         let a = ViewParts::of(actions)?;
-        let (o, r, te, tr) = (
-            ViewParts::of(&out.obs)?,
-            ViewParts::of(&out.rewards)?,
-            ViewParts::of(&out.terminated)?,
-            ViewParts::of(&out.truncated)?,
-        );
-        let output = StepOutput { obs: o.view(), rewards: r.view(), terminated: te.view(), truncated: tr.view() };
-        self.env.step(a.view(), output).into_result()
+        let parts = out.view_parts()?;
+        let observations = parts.observation_views();
+        self.env.step(a.view(), parts.output(&observations)).into_result()
+    }
+
+    /// The extras reported since the last call.
+    pub fn take_extras(&mut self) -> Result<Vec<EnvExtra>, PluginError> {
+        self.env.take_extras().into_result().map(|v| v.into_vec())
     }
 
     /// Forwards the frame counter at the start of an epoch.
@@ -116,6 +79,11 @@ impl EnvHandle {
     /// Restores the environment's checkpoint state.
     pub fn set_state(&mut self, state: &[u8]) -> Result<(), PluginError> {
         self.env.set_state(state.into()).into_result()
+    }
+
+    /// Releases the simulator.
+    pub fn close(&mut self) -> Result<(), PluginError> {
+        self.env.close().into_result()
     }
 
     /// Gives the boxed environment back.

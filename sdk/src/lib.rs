@@ -5,22 +5,31 @@
 //! - [`guard`]: runs plugin code under `catch_unwind`, turning panics into [`PluginError`]s.
 //! - [`adapt`]: plain-Rust traits ([`NativeAgent`], [`NativePlayer`], [`NativeVecEnv`]) and the
 //!   adapters that expose them through the ABI-stable traits, every call guarded.
+//! - [`buffers`]: [`StepBuffers`], one step's outputs, and the check that a callee wrote into
+//!   them instead of replacing them.
 //! - [`env_handle`]: [`EnvHandle`], the tensor-level client of a boxed `VecEnv`.
+//! - [`extras`]: [`ExtrasCollector`], Isaac Lab-style extras between two `take_extras` calls.
+//! - [`testing`]: a recording observer and a scripted environment for plugin tests.
 //! - [`export_plugin!`]: exports the root module and the pre-check manifest symbol.
 //!
 //! A plugin's `build.rs` calls `rlhost_build::link_libtorch()` so it finds libtorch at run time.
 #![allow(non_local_definitions)]
 
 pub mod adapt;
+pub mod buffers;
 pub mod env_handle;
 pub mod errors;
+pub mod extras;
 pub mod guard;
 pub mod manifest;
 pub mod tensor;
+pub mod testing;
 
 pub use adapt::{agent_box, player_box, vec_env_box, NativeAgent, NativePlayer, NativeVecEnv};
-pub use env_handle::{EnvHandle, StepTensors};
+pub use buffers::StepBuffers;
+pub use env_handle::EnvHandle;
 pub use errors::{tch_error, PluginResult, ResultExt};
+pub use extras::ExtrasCollector;
 pub use guard::guard;
 pub use manifest::{manifest, manifest_json, LIBTORCH_VERSION, TCH_VERSION};
 pub use rlhost_plugin_api as api;
@@ -37,18 +46,20 @@ pub use tch;
 ///     manifest: manifest,
 ///     algos: [],
 ///     players: [],
-///     envs: [("MyEnv-v0", build_my_env)],
+///     envs: [("MyEnv-v0", build_my_env, my_env_keys)],
 /// }
 /// ```
-/// Builders are `fn(Args) -> Result<Box, PluginError>`; each call runs under [`guard`].
+/// Builders are `fn(Args) -> Result<Box, PluginError>`; each call runs under [`guard`]. The third
+/// element of each entry is a `fn() -> Vec<ConfigKey>`: the config keys that builder reads (the
+/// host's typo warnings come from these declarations; `Vec::new` declares none).
 /// The plugin crate must depend on `abi_stable` directly (its macros name `::abi_stable`).
 #[macro_export]
 macro_rules! export_plugin {
     (
         manifest: $manifest:path,
-        algos: [$(($algo_name:expr, $algo_fn:path)),* $(,)?],
-        players: [$(($player_name:expr, $player_fn:path)),* $(,)?],
-        envs: [$(($env_name:expr, $env_fn:path)),* $(,)?] $(,)?
+        algos: [$(($algo_name:expr, $algo_fn:path, $algo_keys:path)),* $(,)?],
+        players: [$(($player_name:expr, $player_fn:path, $player_keys:path)),* $(,)?],
+        envs: [$(($env_name:expr, $env_fn:path, $env_keys:path)),* $(,)?] $(,)?
     ) => {
         #[::abi_stable::export_root_module]
         fn __rlhost_root_module() -> $crate::api::PluginModuleRef {
@@ -84,9 +95,11 @@ macro_rules! export_plugin {
             use $crate::api::{BuilderInfo, BuilderKind};
             #[allow(unused_mut)]
             let mut all = $crate::api::abi_stable::std_types::RVec::new();
-            $(all.push(BuilderInfo { kind: BuilderKind::Algo, name: ($algo_name).into() });)*
-            $(all.push(BuilderInfo { kind: BuilderKind::Player, name: ($player_name).into() });)*
-            $(all.push(BuilderInfo { kind: BuilderKind::Env, name: ($env_name).into() });)*
+            // A panicking key list must not unwind into the host: that builder declares none.
+            let keys = |f: fn() -> ::std::vec::Vec<$crate::api::ConfigKey>| ::std::panic::catch_unwind(f).unwrap_or_default();
+            $(all.push(BuilderInfo::new(BuilderKind::Algo, $algo_name, keys($algo_keys)));)*
+            $(all.push(BuilderInfo::new(BuilderKind::Player, $player_name, keys($player_keys)));)*
+            $(all.push(BuilderInfo::new(BuilderKind::Env, $env_name, keys($env_keys)));)*
             all
         }
 

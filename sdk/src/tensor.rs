@@ -42,6 +42,40 @@ pub fn tch_device(device: DlDevice) -> Result<Device, PluginError> {
     }
 }
 
+/// `cpu` or `cuda:N`, the one spelling of a device in messages.
+pub fn device_name(device: Device) -> String {
+    match device {
+        Device::Cuda(i) => format!("cuda:{i}"),
+        _ => "cpu".to_string(),
+    }
+}
+
+/// Refuses a device this process cannot use, naming `what` asked for it.
+pub fn check_device_available(what: &str, device: Device) -> Result<(), PluginError> {
+    match device {
+        Device::Cpu => Ok(()),
+        Device::Cuda(i) => {
+            let count = if tch::Cuda::is_available() { tch::Cuda::device_count() as usize } else { 0 };
+            if i < count {
+                Ok(())
+            } else {
+                Err(PluginError::new(
+                    ErrorKind::Device,
+                    format!("{what}: cuda:{i} requested but {count} CUDA device(s) are available"),
+                ))
+            }
+        }
+        other => Err(PluginError::new(ErrorKind::Device, format!("{what}: unsupported device {other:?}"))),
+    }
+}
+
+/// The tch device of a DLPack device, checked to exist in this process.
+pub fn available_device(what: &str, device: DlDevice) -> Result<Device, PluginError> {
+    let d = tch_device(device).map_err(|e| e.context(what))?;
+    check_device_available(what, d)?;
+    Ok(d)
+}
+
 /// Parses `cpu`, `cuda` or `cuda:N`.
 pub fn parse_device(text: &str) -> Result<Device, PluginError> {
     match text.trim() {
@@ -133,4 +167,12 @@ pub fn check_view(
         ));
     }
     Ok(())
+}
+
+/// Seeds libtorch's process-wide generators as rl_games' Runner does (`torch.manual_seed`):
+/// seed 0 seeds nothing. The host calls it once per run; plugins never reseed.
+pub fn seed_libtorch(seed: u64) {
+    if seed != 0 {
+        tch::manual_seed(seed as i64);
+    }
 }

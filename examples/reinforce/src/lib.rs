@@ -10,7 +10,7 @@ use rlhost_sdk::api::{
     AgentBox, AlgoArgs, EpochProgress, ObserverBox, PluginManifest, Scalar, SigmaOverride, TrainSummary,
 };
 use rlhost_sdk::tensor::tch_device;
-use rlhost_sdk::{EnvHandle, ErrorKind, NativeAgent, PluginError, StepTensors};
+use rlhost_sdk::{EnvHandle, ErrorKind, NativeAgent, PluginError, StepBuffers};
 use serde_json::Value;
 use std::path::Path;
 use tch::nn::{self, Module, OptimizerConfig};
@@ -117,7 +117,7 @@ struct Rollout {
 }
 
 impl Reinforce {
-    fn collect(&mut self, obs: &mut Tensor, out: &StepTensors) -> Result<Rollout, PluginError> {
+    fn collect(&mut self, obs: &mut Tensor, out: &StepBuffers) -> Result<Rollout, PluginError> {
         let h = self.settings.horizon;
         let (mut all_obs, mut all_actions, mut rewards, mut dones, mut time_outs) =
             (vec![], vec![], vec![], vec![], vec![]);
@@ -132,10 +132,10 @@ impl Reinforce {
             self.env.step(&scaled, out)?;
             all_obs.push(&*obs * &self.obs_scale);
             all_actions.push(action);
-            rewards.push(out.rewards.copy());
+            rewards.push(out.rewards().copy());
             dones.push(out.dones().to_kind(Kind::Float));
-            time_outs.push(out.truncated.to_kind(Kind::Float));
-            obs.copy_(&out.obs);
+            time_outs.push(out.truncated().to_kind(Kind::Float));
+            obs.copy_(out.obs(0));
         }
         Ok(Rollout {
             obs: Tensor::stack(&all_obs, 0),
@@ -193,9 +193,9 @@ impl Reinforce {
 impl NativeAgent for Reinforce {
     fn train(&mut self) -> Result<TrainSummary, PluginError> {
         let n = self.env.num_envs();
-        let mut obs = Tensor::zeros([n, self.env.info().observation_size()], (Kind::Float, self.env.device()));
-        self.env.reset(&obs)?;
-        let out = self.env.step_buffers();
+        let out = self.env.step_buffers()?;
+        self.env.reset(out.observations())?;
+        let mut obs = out.obs(0).copy();
         let (mut episode_return, mut finished) =
             (Tensor::zeros([n], (Kind::Float, self.env.device())), Vec::<f64>::new());
         let mut best = f64::NEG_INFINITY;
@@ -290,16 +290,24 @@ fn build(args: AlgoArgs) -> Result<AgentBox, PluginError> {
     let env = EnvHandle::new(args.env)?;
     let device = tch_device(args.device)?;
     let info = env.info().clone();
-    let nets = Networks::new(info.observation_size(), info.action_dim() as i64, settings.units, device);
+    let (obs_spec, (low, high)) = match (info.policy_observation(), info.box_bounds()) {
+        (Some(o), Some(b)) => (o.clone(), b),
+        _ => {
+            return Err(PluginError::new(
+                ErrorKind::Unsupported,
+                "reinforce needs float observations and a box action space",
+            ))
+        }
+    };
+    let nets = Networks::new(obs_spec.numel(), low.len() as i64, settings.units, device);
     let optimizer = nn::Adam::default()
         .build(&nets.vs, settings.learning_rate)
         .map_err(|e| rlhost_sdk::tch_error(ErrorKind::Other, "Adam", e))?;
     let bounds = |v: &[f32]| Tensor::from_slice(v).to_device(device);
-    let scale: Vec<f32> =
-        info.observation_high.iter().map(|&h| if h.is_finite() && h > 0.0 { 1.0 / h } else { 1.0 }).collect();
+    let scale: Vec<f32> = obs_spec.high.iter().map(|&h| if h.is_finite() && h > 0.0 { 1.0 / h } else { 1.0 }).collect();
     Ok(rlhost_sdk::agent_box(Reinforce {
-        action_low: bounds(&info.action_low),
-        action_high: bounds(&info.action_high),
+        action_low: bounds(low),
+        action_high: bounds(high),
         obs_scale: bounds(&scale),
         env,
         observer: args.observer,
@@ -314,7 +322,7 @@ fn build(args: AlgoArgs) -> Result<AgentBox, PluginError> {
 
 rlhost_sdk::export_plugin! {
     manifest: manifest,
-    algos: [("reinforce", build)],
+    algos: [("reinforce", build, Vec::new)],
     players: [],
     envs: [],
 }

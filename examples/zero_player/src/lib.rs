@@ -43,17 +43,16 @@ impl NativePlayer for ZeroPlayer {
         let mut env = self.env.take().ok_or_else(|| PluginError::new(ErrorKind::Config, "zero player needs an env"))?;
         let n = env.num_envs();
         let device = env.device();
-        let obs = Tensor::zeros([n, env.info().observation_size()], (Kind::Float, device));
-        env.reset(&obs)?;
-        let out = env.step_buffers();
+        let out = env.step_buffers()?;
+        env.reset(out.observations())?;
         let mut actions = Tensor::zeros([n, env.info().action_dim() as i64], (Kind::Float, device));
         let (mut returns, mut steps) =
             (Tensor::zeros([n], (Kind::Double, device)), Tensor::zeros([n], (Kind::Double, device)));
         let (mut games, mut total_reward, mut total_steps) = (0u64, 0.0, 0.0);
         while games < self.games && !self.observer.should_stop() {
-            self.act(&out.obs, &mut actions, true)?;
+            self.act(out.obs(0), &mut actions, true)?;
             env.step(&actions, &out)?;
-            returns += out.rewards.to_kind(Kind::Double);
+            returns += out.rewards().to_kind(Kind::Double);
             steps += 1.0;
             let done = out.dones();
             let finished = i64::try_from(done.sum(Kind::Int64)).unwrap_or(0) as u64;
@@ -87,9 +86,8 @@ fn build(args: PlayerArgs) -> Result<PlayerBox, PluginError> {
         .map_err(|e| PluginError::new(ErrorKind::Config, format!("params JSON: {e}")))?;
     let games = params.pointer("/config/player/games_num").and_then(Value::as_u64).unwrap_or(10);
     let env = args.env.into_option().map(EnvHandle::new).transpose()?;
-    let middle = env.as_ref().map(|env| {
-        let info = env.info();
-        let mid: Vec<f32> = info.action_low.iter().zip(info.action_high.iter()).map(|(l, h)| (l + h) / 2.0).collect();
+    let middle = env.as_ref().and_then(|env| env.info().box_bounds()).map(|(low, high)| {
+        let mid: Vec<f32> = low.iter().zip(high).map(|(l, h)| (l + h) / 2.0).collect();
         Tensor::from_slice(&mid)
     });
     Ok(rlhost_sdk::player_box(ZeroPlayer { env, observer: args.observer, games, middle }))
@@ -98,6 +96,6 @@ fn build(args: PlayerArgs) -> Result<PlayerBox, PluginError> {
 rlhost_sdk::export_plugin! {
     manifest: manifest,
     algos: [],
-    players: [("a2c_continuous", build)],
+    players: [("a2c_continuous", build, Vec::new)],
     envs: [],
 }

@@ -48,13 +48,20 @@ fn main() {
     let env_cfg = serde_json::to_string(&params.raw["config"]["env_config"]).unwrap();
     let env = rlhost_classic_control::build_env(
         "Pendulum-v1",
-        &EnvArgs { config_json: RString::from(env_cfg), num_envs: n as u32, seed, device: DlDevice::CPU },
+        &EnvArgs {
+            config_json: RString::from(env_cfg),
+            num_envs: n as u32,
+            seed,
+            device: DlDevice::CPU,
+            config_dir: Default::default(),
+            verbose: false,
+        },
     )
     .unwrap();
     let mut env = EnvHandle::new(env).unwrap();
-    let step = env.step_buffers();
-    env.reset(&step.obs).unwrap();
-    let mut obs = step.obs.copy();
+    let step = env.step_buffers().unwrap();
+    env.reset(step.observations()).unwrap();
+    let mut obs = step.obs(0).copy();
     let mut dones = Tensor::ones([n], (Kind::Float, Device::Cpu));
     // rl_games rows are env-major (row = env·H + t).
     let unflat = |t: Tensor| -> Tensor {
@@ -82,15 +89,15 @@ fn main() {
         b_nlp.push(nlp);
         let env_action = action.clamp(-1.0, 1.0) * 2.0;
         env.step(&env_action, &step).unwrap();
-        let truncated = step.truncated.to_kind(Kind::Float);
-        let terminated = step.terminated.to_kind(Kind::Float);
+        let truncated = step.truncated().to_kind(Kind::Float);
+        let terminated = step.terminated().to_kind(Kind::Float);
         truncs += truncated.sum(Kind::Float).double_value(&[]);
-        let mut shaped = shape_reward(&step.rewards, &cfg.reward_shaper);
+        let mut shaped = shape_reward(&step.rewards(), &cfg.reward_shaper);
         if cfg.value_bootstrap {
             shaped += &value * cfg.gamma * &truncated;
         }
         b_rewards.push(shaped);
-        obs = step.obs.copy();
+        obs = step.obs(0).copy();
         dones = terminated.maximum(&truncated);
     }
     let last_values = model.value(&obs).squeeze_dim(1);
@@ -135,20 +142,22 @@ fn main() {
                 num_envs: n as u32,
                 seed,
                 device: DlDevice::CPU,
+                config_dir: Default::default(),
+                verbose: false,
             },
         )
         .unwrap();
         EnvHandle::new(env).unwrap()
     };
     let mut env2 = make_env();
-    let mut rollout = Rollout::new(&env2, h, Device::Cpu);
+    let mut rollout = Rollout::new(&env2, h, Device::Cpu).unwrap();
     rollout.reset(&mut env2).unwrap();
     tch::manual_seed(7);
     rollout.play(&mut env2, &model, &cfg).unwrap();
     let mut env3 = make_env();
-    let step = env3.step_buffers();
-    env3.reset(&step.obs).unwrap();
-    let mut obs = step.obs.copy();
+    let step = env3.step_buffers().unwrap();
+    env3.reset(step.observations()).unwrap();
+    let mut obs = step.obs(0).copy();
     let mut dones = Tensor::ones([n], (Kind::Float, Device::Cpu));
     let (mut b_values, mut b_rewards, mut b_dones) = (vec![], vec![], vec![]);
     for t in 0..h {
@@ -158,12 +167,12 @@ fn main() {
         b_dones.push(dones.copy());
         b_values.push(value.copy());
         env3.step(&(action.clamp(-1.0, 1.0) * 2.0), &step).unwrap();
-        let truncated = step.truncated.to_kind(Kind::Float);
-        let terminated = step.terminated.to_kind(Kind::Float);
-        let mut shaped = shape_reward(&step.rewards, &cfg.reward_shaper);
+        let truncated = step.truncated().to_kind(Kind::Float);
+        let terminated = step.terminated().to_kind(Kind::Float);
+        let mut shaped = shape_reward(&step.rewards(), &cfg.reward_shaper);
         shaped += &value * cfg.gamma * &truncated;
         b_rewards.push(shaped);
-        obs = step.obs.copy();
+        obs = step.obs(0).copy();
         dones = terminated.maximum(&truncated);
     }
     let last_values = model.value(&obs).squeeze_dim(1);

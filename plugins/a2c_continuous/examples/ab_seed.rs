@@ -36,11 +36,18 @@ fn main() {
     let env_cfg = serde_json::to_string(&params.raw["config"]["env_config"]).unwrap();
     let env = rlhost_classic_control::build_env(
         "Pendulum-v1",
-        &EnvArgs { config_json: RString::from(env_cfg), num_envs: n as u32, seed, device: DlDevice::CPU },
+        &EnvArgs {
+            config_json: RString::from(env_cfg),
+            num_envs: n as u32,
+            seed,
+            device: DlDevice::CPU,
+            config_dir: Default::default(),
+            verbose: false,
+        },
     )
     .unwrap();
     let mut env = EnvHandle::new(env).unwrap();
-    let mut rollout = Rollout::new(&env, h, Device::Cpu);
+    let mut rollout = Rollout::new(&env, h, Device::Cpu).unwrap();
     rollout.reset(&mut env).unwrap();
     rollout.play(&mut env, &model, &cfg).unwrap();
     // rl_games rows are env-major (row = env·H + t); rlhost's buffers are (H, N, ..).

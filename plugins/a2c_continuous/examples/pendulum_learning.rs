@@ -13,7 +13,7 @@ use abi_stable::std_types::{RSlice, RStr, RString};
 use rlhost_a2c_continuous::PpoAgent;
 use rlhost_sdk::api::EnvInfo;
 use rlhost_sdk::api::{AlgoArgs, DlDevice, EnvArgs, EpochProgress, Observer, Observer_TO, Scalar};
-use rlhost_sdk::{vec_env_box, EnvHandle, NativeAgent, NativeVecEnv, PluginError, StepTensors};
+use rlhost_sdk::{vec_env_box, EnvHandle, NativeAgent, NativeVecEnv, PluginError, StepBuffers};
 use serde_json::json;
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
@@ -43,12 +43,12 @@ impl NativeVecEnv for Logged {
     fn info(&self) -> EnvInfo {
         self.inner.info().clone()
     }
-    fn reset(&mut self, obs: &mut Tensor) -> Result<(), PluginError> {
-        self.inner.reset(obs)
+    fn reset(&mut self, observations: &mut [Tensor]) -> Result<(), PluginError> {
+        self.inner.reset(observations)
     }
-    fn step(&mut self, actions: &Tensor, out: &mut StepTensors) -> Result<(), PluginError> {
+    fn step(&mut self, actions: &Tensor, out: &mut StepBuffers) -> Result<(), PluginError> {
         self.inner.step(actions, out)?;
-        let r = Vec::<f32>::try_from(&out.rewards.to_kind(Kind::Float)).unwrap();
+        let r = Vec::<f32>::try_from(&out.rewards().to_kind(Kind::Float)).unwrap();
         let d = Vec::<bool>::try_from(&out.dones()).unwrap();
         let mut log = self.log.lock().unwrap();
         for i in 0..r.len() {
@@ -87,7 +87,6 @@ struct Watcher(Arc<Mutex<Progress>>, Arc<Mutex<EpisodeLog>>);
 
 impl Observer for Watcher {
     fn scalars(&self, _values: RSlice<'_, Scalar>) {}
-    fn episodes(&self, _returns: RSlice<'_, f32>, _lengths: RSlice<'_, f32>) {}
     fn message(&self, _text: RStr<'_>) {}
     fn epoch(&self, p: EpochProgress) {
         let exact = self.1.lock().unwrap().mean();
@@ -139,7 +138,14 @@ fn main() {
         tch::manual_seed(seed as i64);
         let env = rlhost_classic_control::build_env(
             "Pendulum-v1",
-            &EnvArgs { config_json: RString::from(p["config"]["env_config"].to_string()), num_envs: 256, seed, device },
+            &EnvArgs {
+                config_json: RString::from(p["config"]["env_config"].to_string()),
+                num_envs: 256,
+                seed,
+                device,
+                config_dir: Default::default(),
+                verbose: false,
+            },
         )
         .expect("Pendulum-v1");
         let log = Arc::new(Mutex::new(EpisodeLog {
@@ -147,7 +153,7 @@ fn main() {
             seen_first_done: vec![false; 256],
             window: VecDeque::new(),
         }));
-        let env = vec_env_box(Logged { inner: EnvHandle::new(env).unwrap(), log: log.clone() });
+        let env = vec_env_box(Logged { inner: EnvHandle::new(env).unwrap(), log: log.clone() }).unwrap();
         let progress = Arc::new(Mutex::new(Progress::default()));
         let run_dir = tempfile::tempdir().unwrap();
         let mut agent = PpoAgent::new(AlgoArgs {

@@ -47,7 +47,7 @@ pub fn build_a2c_continuous(args: AlgoArgs) -> Result<AgentBox, PluginError> {
 
 rlhost_sdk::export_plugin! {
     manifest: manifest,
-    algos: [("a2c_continuous", build_a2c_continuous)],
+    algos: [("a2c_continuous", build_a2c_continuous, config::keys::config_keys)],
     players: [],
     envs: [],
 }

@@ -3,7 +3,7 @@
 use crate::config::{PpoConfig, RewardShaper};
 use crate::gae::compute_gae;
 use rlhost_model::policy::{ActionMap, Model};
-use rlhost_sdk::{EnvHandle, PluginError, StepTensors};
+use rlhost_sdk::{EnvHandle, PluginError, StepBuffers};
 use std::time::Instant;
 use tch::{Device, Kind, Tensor};
 
@@ -59,7 +59,9 @@ pub struct Rollout {
     pub carry: Carry,
     /// Advantages (H, N) of the last rollout.
     pub advantages: Tensor,
-    step: StepTensors,
+    step: StepBuffers,
+    /// Index of the policy's observation group in the step buffers.
+    obs_group: usize,
     env_actions: Tensor,
     /// Policy → env actions, on the training device.
     action_map: ActionMap,
@@ -81,14 +83,17 @@ impl Rollout {
     }
 
     /// Allocates everything for `horizon` steps of `env`'s batch on `device`.
-    pub fn new(env: &EnvHandle, horizon: i64, device: Device) -> Self {
+    pub fn new(env: &EnvHandle, horizon: i64, device: Device) -> Result<Self, PluginError> {
         let info = env.info();
         let n = env.num_envs();
-        let a = info.action_dim() as i64;
-        let obs_shape: Vec<i64> = info.observation_shape.iter().copied().collect();
+        let (low, high) = info.box_bounds().expect("the agent checked for a box action space");
+        let a = low.len() as i64;
+        let obs_spec = env.policy_observation();
+        let obs_group = info.observation(&obs_spec.name).map_or(0, |(i, _)| i);
+        let obs_shape: Vec<i64> = obs_spec.shape.to_vec();
         let with = |lead: &[i64], tail: &[i64]| -> Vec<i64> { lead.iter().chain(tail).copied().collect() };
         let f32_zeros = |shape: Vec<i64>| Tensor::zeros(shape, (Kind::Float, device));
-        Rollout {
+        Ok(Rollout {
             buf: RolloutBuffers {
                 obs: f32_zeros(with(&[horizon, n], &obs_shape)),
                 actions: f32_zeros(vec![horizon, n, a]),
@@ -106,18 +111,19 @@ impl Rollout {
                 episode: f32_zeros(vec![n, 3]),
             },
             advantages: f32_zeros(vec![horizon, n]),
-            step: env.step_buffers(),
+            step: env.step_buffers()?,
+            obs_group,
             env_actions: Tensor::zeros([n, a], (Kind::Float, env.device())),
             // `clip_actions` is applied per call (it is a `PpoConfig` field, passed to `play`).
-            action_map: ActionMap::new(true, info.action_low.as_slice(), info.action_high.as_slice(), device),
+            action_map: ActionMap::new(true, low, high, device),
             device,
-        }
+        })
     }
 
     /// Resets every environment; dones become ones and episode accumulators zeros.
     pub fn reset(&mut self, env: &mut EnvHandle) -> Result<(), PluginError> {
-        env.reset(&self.step.obs)?;
-        self.carry.obs.copy_(&self.step.obs);
+        env.reset(self.step.observations())?;
+        self.carry.obs.copy_(self.step.obs(self.obs_group));
         let _ = self.carry.dones.fill_(1.0);
         let _ = self.carry.episode.zero_();
         Ok(())
@@ -149,9 +155,9 @@ impl Rollout {
             env.step(&self.env_actions, &self.step)?;
             times.env_step += step_start.elapsed().as_secs_f64();
 
-            let rewards = self.step.rewards.to_device(self.device);
-            let truncated = self.step.truncated.to_device(self.device).to_kind(Kind::Float);
-            let terminated = self.step.terminated.to_device(self.device).to_kind(Kind::Float);
+            let rewards = self.step.rewards().to_device(self.device);
+            let truncated = self.step.truncated().to_device(self.device).to_kind(Kind::Float);
+            let terminated = self.step.terminated().to_device(self.device).to_kind(Kind::Float);
             let dones = terminated.maximum(&truncated);
             let mut shaped = shape_reward(&rewards, &cfg.reward_shaper);
             if cfg.value_bootstrap {
@@ -160,7 +166,7 @@ impl Rollout {
             }
             self.buf.rewards.get(t).copy_(&shaped);
             self.track_episodes(t, &rewards, &shaped, &dones);
-            self.carry.obs.copy_(&self.step.obs);
+            self.carry.obs.copy_(self.step.obs(self.obs_group));
             self.carry.dones.copy_(&dones);
         }
         let last_values = model.value(&self.carry.obs).squeeze_dim(1);

@@ -95,7 +95,7 @@ fn atomic_write_replaces_and_leaves_no_temporary() {
     let blocker = dir.path().join("file");
     fs::write(&blocker, b"").unwrap();
     let err = write_atomic(&blocker.join("y.safetensors"), b"z").unwrap_err();
-    assert_eq!(err.kind, ErrorKind::Io);
+    assert_eq!(err.kind(), ErrorKind::Io);
     assert!(err.message.contains("y.safetensors"));
 }
 
@@ -109,21 +109,21 @@ fn restore_errors_are_one_line_checkpoint_errors() {
 
     // missing file
     let err = a.restore(&dir.path().join("nope.safetensors")).unwrap_err();
-    assert_eq!(err.kind, ErrorKind::Checkpoint);
+    assert_eq!(err.kind(), ErrorKind::Checkpoint);
     assert!(err.message.contains("nope.safetensors"));
     // truncated file
     let bytes = fs::read(&good).unwrap();
     let cut = dir.path().join("cut.safetensors");
     fs::write(&cut, &bytes[..bytes.len() - 100]).unwrap();
     let err = a.restore(&cut).unwrap_err();
-    assert_eq!(err.kind, ErrorKind::Checkpoint);
+    assert_eq!(err.kind(), ErrorKind::Checkpoint);
     assert!(err.message.contains("cut.safetensors") && err.message.contains("truncated"), "{}", err.message);
     // another network size
     let mut q = reach_params(8, 16, 64);
     q["network"]["mlp"]["units"] = serde_json::json!([16]);
     let (mut small, _) = make_agent(&q, ReachEnv::new(8, 1, 10), dir.path(), true).unwrap();
     let err = small.restore(&good).unwrap_err();
-    assert_eq!(err.kind, ErrorKind::Checkpoint);
+    assert_eq!(err.kind(), ErrorKind::Checkpoint);
     assert!(err.message.contains("a2c_network.actor_mlp.0.weight") && err.message.contains("shape"), "{}", err.message);
     // another algorithm
     let mut tensors = std::collections::HashMap::new();

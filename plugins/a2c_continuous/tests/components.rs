@@ -259,7 +259,7 @@ fn config_errors_name_the_key() {
         let (parent, key) = pointer.rsplit_once('/').unwrap();
         p.pointer_mut(parent).unwrap()[key] = value;
         let err = parse(&p).err().unwrap_or_else(|| panic!("{pointer} should fail"));
-        assert_eq!(err.kind, kind, "{pointer}: {}", err.message);
+        assert_eq!(err.kind(), kind, "{pointer}: {}", err.message);
         assert!(err.message.contains(needle), "{pointer}: {}", err.message);
         assert!(!err.message.contains('\n'));
     }

@@ -22,11 +22,19 @@ fn pendulum_return_improves_clearly() {
     // holds exactly the latest round of episodes.
     let env = rlhost_classic_control::build_env(
         "Pendulum-v1",
-        &EnvArgs { config_json: RString::from("{}"), num_envs: 256, seed: 42, device: DlDevice::CPU },
+        &EnvArgs {
+            config_json: RString::from("{}"),
+            num_envs: 256,
+            seed: 42,
+            device: DlDevice::CPU,
+            config_dir: Default::default(),
+            verbose: false,
+        },
     )
     .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let (observer, record) = common::observer(true);
+    rlhost_sdk::tensor::seed_libtorch(42); // as the host does before building an agent
     let mut agent = PpoAgent::new(AlgoArgs {
         params_json: RString::from(p.to_string()),
         env,

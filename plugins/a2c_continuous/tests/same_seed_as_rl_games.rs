@@ -39,10 +39,18 @@ fn pendulum_agent(epochs: u64, run_dir: &Path) -> PpoAgent {
     let num_envs = p["config"]["num_actors"].as_u64().unwrap() as u32;
     let env = rlhost_classic_control::build_env(
         "Pendulum-v1",
-        &EnvArgs { config_json: RString::from(env_config), num_envs, seed: SEED, device: DlDevice::CPU },
+        &EnvArgs {
+            config_json: RString::from(env_config),
+            num_envs,
+            seed: SEED,
+            device: DlDevice::CPU,
+            config_dir: Default::default(),
+            verbose: false,
+        },
     )
     .unwrap();
     let (observer, _record) = common::observer(true);
+    rlhost_sdk::tensor::seed_libtorch(SEED); // as the host does before building an agent
     PpoAgent::new(AlgoArgs {
         params_json: RString::from(p.to_string()),
         env,

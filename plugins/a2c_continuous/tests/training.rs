@@ -77,7 +77,7 @@ fn non_finite_loss_stops_with_the_epoch_and_keeps_checkpoints() {
     env.nan_after = Some(8 * 4); // epochs 1–4 are fine, epoch 5 sees NaN rewards
     let (mut agent, _) = make_agent(&p, env, dir.path(), true).unwrap();
     let err = agent.train().unwrap_err();
-    assert_eq!(err.kind, ErrorKind::NonFinite);
+    assert_eq!(err.kind(), ErrorKind::NonFinite);
     assert!(err.message.contains("epoch 5"), "{}", err.message);
     let files: Vec<String> = fs::read_dir(dir.path().join("nn"))
         .unwrap()
@@ -138,6 +138,6 @@ fn num_actors_must_match_the_env() {
     let dir = tempfile::tempdir().unwrap();
     let p = reach_params(8, 16, 64);
     let err = make_agent(&p, ReachEnv::new(4, 3, 10), dir.path(), true).err().unwrap();
-    assert_eq!(err.kind, ErrorKind::Config);
+    assert_eq!(err.kind(), ErrorKind::Config);
     assert!(err.message.contains("num_actors"));
 }

@@ -53,9 +53,16 @@ fn bench<D: Dynamics>(device: Device, budget: Duration) {
         let a = actions(n, device);
         let mut env = ClassicEnv::<D>::new(n, 0, device, &EnvConfig::default()).unwrap();
         let mut out = StepTensors::new(&env.info(), device);
-        let args = EnvArgs { config_json: "{}".into(), num_envs: n, seed: 0, device: dl_device(device) };
+        let args = EnvArgs {
+            config_json: "{}".into(),
+            num_envs: n,
+            seed: 0,
+            device: dl_device(device),
+            config_dir: Default::default(),
+            verbose: false,
+        };
         let mut handle = EnvHandle::new(build_env(name, &args).unwrap()).unwrap();
-        let api_out = handle.step_buffers();
+        let api_out = handle.step_buffers().unwrap();
         handle.reset(&api_out.obs).unwrap();
         // The machine is shared: alternate the two ways in short rounds and keep the medians,
         // so a burst of outside load hits both alike.

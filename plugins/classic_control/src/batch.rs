@@ -7,9 +7,10 @@
 use crate::config::EnvConfig;
 use crate::dynamics::{Dynamics, Spec, Transition};
 use crate::rng::{self, Stream};
-use rlhost_sdk::api::{EnvArgs, EnvInfo};
-use rlhost_sdk::tensor::{dl_device, tch_device};
-use rlhost_sdk::{ErrorKind, NativeVecEnv, PluginError, StepTensors};
+use rlhost_sdk::api::space::{OBS, STATES};
+use rlhost_sdk::api::{ActionSpace, ActionSpace_NE, AutoReset, AutoReset_NE, EnvArgs, EnvInfo, TensorSpec};
+use rlhost_sdk::tensor::{check_device_available, dl_device, tch_device};
+use rlhost_sdk::{ErrorKind, NativeVecEnv, PluginError, StepBuffers};
 use std::marker::PhantomData;
 use tch::{Device, Kind, Tensor};
 
@@ -21,6 +22,8 @@ pub struct ClassicEnv<D: Dynamics> {
     device: Device,
     max_steps: i64,
     random_start: bool,
+    /// Whether the privileged `states` group (the float64 state as float32) is emitted.
+    emit_states: bool,
     /// (N,) int64: `mix(seed + i)`, the root of environment i's random stream.
     keys: Tensor,
     /// (N,) int64: how many episodes each environment has started.
@@ -43,7 +46,7 @@ impl<D: Dynamics> ClassicEnv<D> {
         if num_envs == 0 {
             return Err(PluginError::new(ErrorKind::Config, format!("{}: num_envs must be at least 1", spec.name)));
         }
-        check_device(device)?;
+        check_device_available(spec.name, device)?;
         let n = num_envs as i64;
         let max_steps = config.max_episode_steps.unwrap_or(spec.max_episode_steps) as i64;
         let counters = Tensor::zeros([n], (Kind::Int64, device));
@@ -54,6 +57,7 @@ impl<D: Dynamics> ClassicEnv<D> {
             device,
             max_steps,
             random_start: config.init_at_random_ep_len,
+            emit_states: config.states,
             keys: rng::env_keys(seed, n, device),
             episodes: counters.copy(),
             elapsed: counters,
@@ -158,20 +162,6 @@ impl<D: Dynamics> ClassicEnv<D> {
     }
 }
 
-/// Refuses a CUDA device that this process cannot use.
-fn check_device(device: Device) -> Result<(), PluginError> {
-    if let Device::Cuda(i) = device {
-        let count = tch::Cuda::device_count();
-        if i as i64 >= count {
-            return Err(PluginError::new(
-                ErrorKind::Device,
-                format!("cuda:{i} requested but {count} CUDA device(s) are available"),
-            ));
-        }
-    }
-    Ok(())
-}
-
 /// Fails with [`ErrorKind::NonFinite`] naming the first environment whose action is NaN or infinite.
 fn check_finite(actions: &Tensor) -> Result<(), PluginError> {
     let bad = actions.isfinite().logical_not().any_dim(1, false);
@@ -191,28 +181,39 @@ fn check_finite(actions: &Tensor) -> Result<(), PluginError> {
 impl<D: Dynamics> NativeVecEnv for ClassicEnv<D> {
     fn info(&self) -> EnvInfo {
         let spec = &self.spec;
+        let mut observations =
+            vec![TensorSpec::float32(OBS, &[spec.obs_low.len() as i64], spec.obs_low.clone(), spec.obs_high.clone())];
+        if self.emit_states {
+            let d = spec.state_dim as usize;
+            observations.push(TensorSpec::float32(
+                STATES,
+                &[spec.state_dim],
+                vec![f32::NEG_INFINITY; d],
+                vec![f32::INFINITY; d],
+            ));
+        }
         EnvInfo {
             num_envs: self.num_envs as u32,
-            observation_shape: vec![spec.obs_low.len() as i64].into(),
-            observation_low: spec.obs_low.clone().into(),
-            observation_high: spec.obs_high.clone().into(),
-            action_low: spec.action_low.clone().into(),
-            action_high: spec.action_high.clone().into(),
+            observations: observations.into(),
+            action_space: ActionSpace_NE::new(ActionSpace::Box {
+                low: spec.action_low.clone().into(),
+                high: spec.action_high.clone().into(),
+            }),
             agents: 1,
             value_size: 1,
             max_episode_steps: self.max_steps as u32,
             device: dl_device(self.device),
-            autoreset_mode: "same_step".into(),
+            autoreset: AutoReset_NE::new(AutoReset::SameStep),
         }
     }
 
-    fn reset(&mut self, obs: &mut Tensor) -> Result<(), PluginError> {
+    fn reset(&mut self, observations: &mut [Tensor]) -> Result<(), PluginError> {
         self.reset_all();
-        obs.copy_(&D::observe(&self.state));
+        self.write_observations(observations);
         Ok(())
     }
 
-    fn step(&mut self, actions: &Tensor, out: &mut StepTensors) -> Result<(), PluginError> {
+    fn step(&mut self, actions: &Tensor, out: &mut StepBuffers) -> Result<(), PluginError> {
         check_finite(actions)?;
         let Transition { next_state, reward, terminated } = D::step(&self.state, &actions.to_kind(Kind::Double));
         self.state = next_state;
@@ -223,10 +224,20 @@ impl<D: Dynamics> NativeVecEnv for ClassicEnv<D> {
         if finished.size()[0] > 0 {
             self.start_episodes(&finished, true);
         }
-        out.obs.copy_(&D::observe(&self.state));
-        out.rewards.copy_(&reward);
-        out.terminated.copy_(&terminated);
-        out.truncated.copy_(&truncated);
+        self.write_observations(out.observations_mut());
+        out.rewards_mut().copy_(&reward);
+        out.terminated_mut().copy_(&terminated);
+        out.truncated_mut().copy_(&truncated);
         Ok(())
+    }
+}
+
+impl<D: Dynamics> ClassicEnv<D> {
+    /// The policy observations, and the physical state when `states` is on.
+    fn write_observations(&self, out: &mut [Tensor]) {
+        out[0].copy_(&D::observe(&self.state));
+        if self.emit_states {
+            out[1].copy_(&self.state);
+        }
     }
 }

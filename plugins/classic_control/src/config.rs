@@ -1,9 +1,20 @@
 //! The `env_config` block these environments accept.
+use rlhost_sdk::api::{ConfigKey, ValueType};
 use rlhost_sdk::{ErrorKind, PluginError};
 use serde_json::Value;
 
-/// Keys `env_config` may hold; anything else is refused so typos do not pass silently.
-pub const KNOWN_KEYS: &[&str] = &["max_episode_steps", "init_at_random_ep_len"];
+/// Keys `env_config` may hold. Others are ignored here: the host warns about keys no builder
+/// declares (Isaac Lab writes `num_envs` there), so typos do not pass silently.
+pub const KNOWN_KEYS: &[&str] = &["max_episode_steps", "init_at_random_ep_len", "states"];
+
+/// The declarations of [`KNOWN_KEYS`] for the host.
+pub fn config_keys() -> Vec<ConfigKey> {
+    vec![
+        ConfigKey::new("config.env_config.max_episode_steps", ValueType::Int),
+        ConfigKey::new("config.env_config.init_at_random_ep_len", ValueType::Bool),
+        ConfigKey::new("config.env_config.states", ValueType::Bool),
+    ]
+}
 
 /// Parsed `env_config`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -12,6 +23,8 @@ pub struct EnvConfig {
     pub max_episode_steps: Option<u32>,
     /// Isaac Lab's option: start each environment's first episode at a random step of its limit.
     pub init_at_random_ep_len: bool,
+    /// Also emit the privileged `states` group: the full physical state (Isaac Lab's `critic`).
+    pub states: bool,
 }
 
 fn config_error(message: String) -> PluginError {
@@ -44,12 +57,12 @@ impl EnvConfig {
                         config_error(format!("env_config.init_at_random_ep_len must be a boolean, got {value}"))
                     })?;
                 }
-                other => {
-                    return Err(config_error(format!(
-                        "unknown env_config key '{other}' (known keys: {})",
-                        KNOWN_KEYS.join(", ")
-                    )))
+                "states" => {
+                    config.states = value
+                        .as_bool()
+                        .ok_or_else(|| config_error(format!("env_config.states must be a boolean, got {value}")))?;
                 }
+                _ => {}
             }
         }
         Ok(config)
@@ -61,17 +74,20 @@ mod tests {
     use super::*;
 
     #[test]
-    fn parses_known_keys_and_refuses_others() {
+    fn parses_known_keys_and_ignores_others() {
         assert_eq!(EnvConfig::from_json("{}").unwrap(), EnvConfig::default());
-        let c = EnvConfig::from_json(r#"{"max_episode_steps": 7, "init_at_random_ep_len": true}"#).unwrap();
-        assert_eq!(c, EnvConfig { max_episode_steps: Some(7), init_at_random_ep_len: true });
-        let e = EnvConfig::from_json(r#"{"max_episode_step": 7}"#).unwrap_err();
-        assert_eq!(e.kind, ErrorKind::Config);
-        assert!(e.message.contains("'max_episode_step'"), "{}", e.message);
+        let c =
+            EnvConfig::from_json(r#"{"max_episode_steps": 7, "init_at_random_ep_len": true, "states": true}"#).unwrap();
+        assert_eq!(c, EnvConfig { max_episode_steps: Some(7), init_at_random_ep_len: true, states: true });
+        // Isaac Lab's num_envs (and typos) are the host's to warn about.
+        let c = EnvConfig::from_json(r#"{"num_envs": 4096, "max_episode_step": 7}"#).unwrap();
+        assert_eq!(c, EnvConfig::default());
         let e = EnvConfig::from_json(r#"{"max_episode_steps": 0}"#).unwrap_err();
         assert!(e.message.contains("max_episode_steps"), "{}", e.message);
         let e = EnvConfig::from_json(r#"{"init_at_random_ep_len": "yes"}"#).unwrap_err();
         assert!(e.message.contains("init_at_random_ep_len"), "{}", e.message);
-        assert_eq!(EnvConfig::from_json("[1]").unwrap_err().kind, ErrorKind::Config);
+        let e = EnvConfig::from_json(r#"{"states": 1}"#).unwrap_err();
+        assert!(e.message.contains("states"), "{}", e.message);
+        assert_eq!(EnvConfig::from_json("[1]").unwrap_err().kind(), ErrorKind::Config);
     }
 }

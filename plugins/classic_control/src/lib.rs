@@ -44,10 +44,10 @@ pub const KNOWN_ENVS: &[&str] = &[pendulum::NAME, mountain_car::NAME, cartpole::
 /// Builds the named environment, boxed for the plugin boundary; an unknown name lists the known ones.
 pub fn build_env(name: &str, args: &EnvArgs) -> Result<VecEnvBox, PluginError> {
     Ok(match name {
-        pendulum::NAME => vec_env_box(PendulumEnv::from_args(args)?),
-        mountain_car::NAME => vec_env_box(MountainCarEnv::from_args(args)?),
-        cartpole::NAME => vec_env_box(CartPoleEnv::from_args(args)?),
-        acrobot::NAME => vec_env_box(AcrobotEnv::from_args(args)?),
+        pendulum::NAME => vec_env_box(PendulumEnv::from_args(args)?)?,
+        mountain_car::NAME => vec_env_box(MountainCarEnv::from_args(args)?)?,
+        cartpole::NAME => vec_env_box(CartPoleEnv::from_args(args)?)?,
+        acrobot::NAME => vec_env_box(AcrobotEnv::from_args(args)?)?,
         other => {
             return Err(PluginError::new(
                 ErrorKind::NotFound,
@@ -87,9 +87,9 @@ rlhost_sdk::export_plugin! {
     algos: [],
     players: [],
     envs: [
-        (pendulum::NAME, build_pendulum),
-        (mountain_car::NAME, build_mountain_car),
-        (cartpole::NAME, build_cartpole),
-        (acrobot::NAME, build_acrobot),
+        (pendulum::NAME, build_pendulum, config::config_keys),
+        (mountain_car::NAME, build_mountain_car, config::config_keys),
+        (cartpole::NAME, build_cartpole, config::config_keys),
+        (acrobot::NAME, build_acrobot, config::config_keys),
     ],
 }

@@ -9,6 +9,7 @@
 #![allow(non_local_definitions)]
 
 pub mod config;
+pub mod keys;
 pub mod player;
 
 pub use player::{create_player, PpoPlayer};
@@ -26,6 +27,6 @@ pub fn manifest() -> rlhost_sdk::api::PluginManifest {
 rlhost_sdk::export_plugin! {
     manifest: manifest,
     algos: [],
-    players: [("a2c_continuous", player::create_player)],
+    players: [("a2c_continuous", player::create_player, keys::config_keys)],
     envs: [],
 }

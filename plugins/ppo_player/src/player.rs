@@ -5,7 +5,6 @@ use rlhost_model::policy::{ActionMap, Model};
 use rlhost_model::spec::NetworkConfig;
 use rlhost_sdk::api::{DlDevice, ObserverBox};
 use rlhost_sdk::api::{PlayStats, PlayerArgs, PlayerBox, SigmaOverride};
-use rlhost_sdk::tensor::tch_device;
 use rlhost_sdk::{player_box, EnvHandle, ErrorKind, NativePlayer, PluginError, PluginResult};
 use std::path::Path;
 use tch::{Device, Kind, Tensor};
@@ -65,8 +64,7 @@ impl PpoPlayer {
         let obs_shape = ckpt.observation_shape()?;
         let action_dim = ckpt.action_dim()?;
         if let Some(env) = &self.env {
-            let info = env.info();
-            ckpt.check_env(info.observation_shape.as_slice(), info.action_dim())?;
+            ckpt.check_env(&env.policy_observation().shape, env.info().action_dim())?;
         }
         let normalize_input = match (self.config.normalize_input, ckpt.flag(keys::NORMALIZE_INPUT)) {
             (Some(cfg), Some(trained)) if cfg != trained => {
@@ -81,12 +79,17 @@ impl PpoPlayer {
         // The trainer's parser: a network it trained is a network the player rebuilds. A bad
         // value is the checkpoint's fault; an unsupported feature stays `Unsupported`.
         let network = NetworkConfig::from_json(keys::NETWORK, &ckpt.network()?).map_err(|e| {
-            let kind = if e.kind == ErrorKind::Unsupported { e.kind } else { ErrorKind::Checkpoint };
-            PluginError { kind, ..ckpt.error(format!("metadata {}", e.message)) }
+            let kind = if e.kind() == ErrorKind::Unsupported { ErrorKind::Unsupported } else { ErrorKind::Checkpoint };
+            ckpt.error(format!("metadata {}", e.message)).with_kind(kind)
         })?;
         let model = Model::for_acting(&ckpt, &network, &obs_shape, action_dim as i64, normalize_input, self.device)?;
         let (low, high) = match &self.env {
-            Some(env) => (env.info().action_low.to_vec(), env.info().action_high.to_vec()),
+            Some(env) => {
+                let (low, high) = env.info().box_bounds().ok_or_else(|| {
+                    PluginError::new(ErrorKind::Unsupported, "the a2c_continuous player acts in box action spaces")
+                })?;
+                (low.to_vec(), high.to_vec())
+            }
             None => ckpt.action_bounds(action_dim)?.unwrap_or_else(|| (vec![-1.0; action_dim], vec![1.0; action_dim])),
         };
         let clip = self.config.clip_actions.or(ckpt.flag(keys::CLIP_ACTIONS)).unwrap_or(true);
@@ -111,7 +114,8 @@ impl PpoPlayer {
         let n = env.num_envs();
         let agents = info.agents.max(1) as i64;
         let env_device = env.device();
-        let bufs = env.step_buffers();
+        let bufs = env.step_buffers()?;
+        let obs_group = info.observation(&env.policy_observation().name).map_or(0, |(i, _)| i);
         let mut actions = Tensor::zeros([n, info.action_dim() as i64], (Kind::Float, env_device));
 
         let n_games = cfg.games_num.saturating_mul(cfg.n_game_life);
@@ -123,17 +127,17 @@ impl PpoPlayer {
             if games_played >= n_games || observer.should_stop() {
                 break;
             }
-            env.reset(&bufs.obs)?;
+            env.reset(bufs.observations())?;
             let mut cr = Tensor::zeros([n], (Kind::Float, env_device));
             let mut steps = Tensor::zeros([n], (Kind::Float, env_device));
             for _ in 0..MAX_STEPS {
                 if observer.should_stop() {
                     break 'games;
                 }
-                let a = policy_actions(loaded, &bufs.obs, cfg.deterministic)?;
+                let a = policy_actions(loaded, bufs.obs(obs_group), cfg.deterministic)?;
                 actions.copy_(&a);
                 env.step(&actions, &bufs)?;
-                cr += &bufs.rewards;
+                cr += bufs.rewards();
                 steps += 1.0;
                 let done = bufs.dones();
                 let all_done = done.nonzero().squeeze_dim(1);
@@ -232,19 +236,10 @@ fn shape_error(msg: String) -> PluginError {
     PluginError::new(ErrorKind::Shape, msg)
 }
 
-/// The tch device for `device`, failing early when CUDA is requested but absent.
+/// The tch device for `device`, failing early when CUDA is requested but absent (a host that
+/// drives `act` itself may not have checked).
 fn checked_device(device: DlDevice) -> PluginResult<Device> {
-    let d = tch_device(device)?;
-    if let Device::Cuda(i) = d {
-        let count = tch::Cuda::device_count();
-        if (i as i64) >= count {
-            return Err(PluginError::new(
-                ErrorKind::Device,
-                format!("player device {device} is unavailable ({count} CUDA devices visible)"),
-            ));
-        }
-    }
-    Ok(d)
+    rlhost_sdk::tensor::available_device("player device", device)
 }
 
 /// Formats a float as Python's `repr` does (`18.0`, `3.6`, `1e-05`, `1e+16`, `nan`, `inf`).

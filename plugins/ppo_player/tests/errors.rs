@@ -24,7 +24,7 @@ fn player(env: Option<ScriptedEnv>) -> PlayerBox {
 /// Restores and returns the error, checking kind, single line and that the file is named.
 fn restore_err(p: &mut PlayerBox, path: &Path, kind: ErrorKind) -> String {
     let err = restore(p, path).expect_err("restore should fail");
-    assert_eq!(err.kind, kind, "{}", err.message);
+    assert_eq!(err.kind(), kind, "{}", err.message);
     let msg = err.message.to_string();
     assert!(!msg.contains('\n'));
     assert!(msg.contains(path.to_str().unwrap()), "message does not name the file: {msg}");
@@ -173,7 +173,7 @@ fn calls_before_restore_and_bad_act_shapes() {
     let mut p = player(None);
     let obs = Tensor::zeros([2, 3], (Kind::Float, tch::Device::Cpu));
     let err = act(&mut p, &obs, 1, true).unwrap_err();
-    assert_eq!(err.kind, ErrorKind::Checkpoint);
+    assert_eq!(err.kind(), ErrorKind::Checkpoint);
     assert!(err.message.contains("no checkpoint restored"));
     assert!(p.set_sigma(0.0).into_result().is_err());
     assert!(p.run().into_result().is_err());
@@ -184,10 +184,10 @@ fn calls_before_restore_and_bad_act_shapes() {
     restore(&mut p, &path).unwrap();
     // No environment: run is a config error.
     let err = p.run().into_result().unwrap_err();
-    assert_eq!(err.kind, ErrorKind::Config);
+    assert_eq!(err.kind(), ErrorKind::Config);
 
     let err = act(&mut p, &Tensor::zeros([2, 4], (Kind::Float, tch::Device::Cpu)), 1, true).unwrap_err();
-    assert_eq!(err.kind, ErrorKind::Shape);
+    assert_eq!(err.kind(), ErrorKind::Shape);
     assert!(err.message.contains("obs must have shape (N, 3), got [2, 4]"), "{}", err.message);
     let err = act(&mut p, &Tensor::zeros([2, 3], (Kind::Double, tch::Device::Cpu)), 1, true).unwrap_err();
     assert!(err.message.contains("obs must be float32"), "{}", err.message);

@@ -108,7 +108,7 @@ fn normalize_input_defaults_to_the_checkpoint_and_mismatch_is_an_error() {
 
     let mut player = make_player(params(false, json!({"normalize_input": false})), None, &obs);
     let err = restore(&mut player, &path).unwrap_err();
-    assert_eq!(err.kind, rlhost_sdk::ErrorKind::Checkpoint);
+    assert_eq!(err.kind(), rlhost_sdk::ErrorKind::Checkpoint);
     assert!(err.message.contains("normalize_input"), "{}", err.message);
 }
 

@@ -58,14 +58,8 @@ impl PpoAgent {
         p.inference += times.play - times.env_step - times.gae;
         p.update += update_time;
         p.total += epoch_time;
-        Ok(EpochStats {
-            update,
-            step_time: times.env_step,
-            play_time: times.play,
-            gae_time: times.gae,
-            update_time,
-            epoch_time,
-        })
+        p.epochs += 1;
+        Ok(EpochStats { update, step_time: times.env_step, play_time: times.play, update_time, epoch_time })
     }
 }
 
@@ -74,7 +68,6 @@ pub(super) struct EpochStats {
     pub(super) update: UpdateStats,
     pub(super) step_time: f64,
     pub(super) play_time: f64,
-    pub(super) gae_time: f64,
     pub(super) update_time: f64,
     pub(super) epoch_time: f64,
 }

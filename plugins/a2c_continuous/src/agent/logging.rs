@@ -33,8 +33,6 @@ impl PpoAgent {
             ("performance/rl_update_time", x, s.update_time),
             ("performance/step_inference_time", x, s.play_time),
             ("performance/step_time", x, s.step_time),
-            // Not an rl_games tag: the GAE share of step_inference_time, for `rlhost bench`.
-            ("performance/gae_time", x, s.gae_time),
             ("losses/a_loss", x, s.update.a_loss),
             ("losses/c_loss", x, s.update.c_loss),
             ("losses/entropy", x, s.update.entropy),

@@ -17,7 +17,7 @@ use crate::update::Trainer;
 use rlhost_model::checkpoint::{OBS_RMS, VALUE_RMS};
 use rlhost_model::normalizer::RunningMeanStd;
 use rlhost_model::policy::Model;
-use rlhost_sdk::api::{AlgoArgs, ObserverBox, SigmaOverride, TrainSummary};
+use rlhost_sdk::api::{AlgoArgs, AutoReset, ObserverBox, SigmaOverride, TrainSummary};
 use rlhost_sdk::tensor::tch_device;
 use rlhost_sdk::{EnvHandle, ErrorKind, NativeAgent, PluginError};
 use std::path::{Path, PathBuf};
@@ -39,6 +39,8 @@ pub struct PhaseTimes {
     pub update: f64,
     /// Whole epochs.
     pub total: f64,
+    /// Epochs these times cover.
+    pub epochs: u64,
 }
 
 /// rl_games' continuous PPO agent.
@@ -71,7 +73,9 @@ fn config_error(message: String) -> PluginError {
 impl PpoAgent {
     /// Builds the agent from the host's arguments.
     pub fn new(args: AlgoArgs) -> Result<Self, PluginError> {
-        let AlgoArgs { params_json, env, observer, run_dir, device, seed } = args;
+        // The host seeded libtorch with `args.seed` (rl_games' Runner does `torch.manual_seed`
+        // before building the agent): the construction draws below are rl_games' draws.
+        let AlgoArgs { params_json, env, observer, run_dir, device, seed: _ } = args;
         let mut warnings = Vec::new();
         let params = Params::parse(params_json.as_str(), &mut |w| warnings.push(w))?;
         for w in &warnings {
@@ -98,41 +102,49 @@ impl PpoAgent {
                 format!("environment has value_size {}; vector rewards are not supported yet", info.value_size),
             ));
         }
-        let mode = info.autoreset_mode.as_str();
-        if !(mode.is_empty() || mode == "same_step") {
+        if info.autoreset() != Some(AutoReset::SameStep) {
             return Err(PluginError::new(
                 ErrorKind::Unsupported,
-                format!("environment autoreset_mode '{mode}' is not supported yet (only same_step)"),
+                format!("environment autoreset {:?} is not supported yet (only same-step)", info.autoreset()),
             ));
         }
-        let action_dim = info.action_dim() as i64;
+        let Some((action_low, action_high)) = info.box_bounds() else {
+            return Err(PluginError::new(
+                ErrorKind::Unsupported,
+                format!(
+                    "a2c_continuous trains box action spaces; the environment's is {}",
+                    info.action_space().map_or("unknown".to_string(), |s| s.describe())
+                ),
+            ));
+        };
+        let (action_low, action_high) = (action_low.to_vec(), action_high.to_vec());
+        let action_dim = action_low.len() as i64;
         if action_dim == 0 {
             return Err(PluginError::new(ErrorKind::Shape, "environment has no action dimensions"));
         }
         let device = tch_device(device)?;
-        if let Device::Cuda(i) = device {
-            if !tch::Cuda::is_available() || i >= tch::Cuda::device_count() as usize {
-                return Err(PluginError::new(ErrorKind::Device, format!("training device cuda:{i} is not available")));
-            }
+        let obs = info.policy_observation().ok_or_else(|| PluginError::new(ErrorKind::Shape, "no observations"))?;
+        if obs.dtype != rlhost_sdk::api::DlDataType::F32 {
+            return Err(PluginError::new(
+                ErrorKind::Unsupported,
+                format!(
+                    "observation '{}' is {}; a2c_continuous's MLP takes float32 (cnn is not supported yet)",
+                    obs.name, obs.dtype
+                ),
+            ));
         }
-        let obs_shape: Vec<i64> = info.observation_shape.iter().copied().collect();
-
-        // `torch.manual_seed(seed)`, as rl_games' Runner does (and, like it, nothing for seed 0): the
-        // same seed draws the same initial weights and action noise.
-        if seed != 0 {
-            tch::manual_seed(seed as i64);
-        }
+        let obs_shape: Vec<i64> = obs.shape.to_vec();
         let model =
             Model::new(&params.network, &obs_shape, action_dim, cfg.normalize_input, cfg.normalize_value, device);
         let adam = Adam::new(model.net.named_parameters(), cfg.learning_rate, cfg.weight_decay);
         let scheduler = Scheduler::new(cfg.lr_schedule.clone(), cfg.learning_rate, cfg.entropy_coef);
         let trainer = Trainer { adam, scheduler, entropy_coef: cfg.entropy_coef };
-        let rollout = Rollout::new(&env, cfg.horizon_length, device);
+        let rollout = Rollout::new(&env, cfg.horizon_length, device)?;
         let agent = PpoAgent {
             nn_dir: Path::new(run_dir.as_str()).join("nn"),
             meters: EpisodeMeters::new(cfg.games_to_track),
-            action_low: info.action_low.to_vec(),
-            action_high: info.action_high.to_vec(),
+            action_low,
+            action_high,
             params,
             cfg,
             env,
@@ -148,7 +160,6 @@ impl PpoAgent {
             needs_reset: true,
             phase_times: PhaseTimes::default(),
         };
-        agent.say(&format!("current training device: {}", device_name(device)));
         Ok(agent)
     }
 
@@ -201,13 +212,6 @@ impl PpoAgent {
     }
 }
 
-fn device_name(device: Device) -> String {
-    match device {
-        Device::Cuda(i) => format!("cuda:{i}"),
-        _ => "cpu".into(),
-    }
-}
-
 impl NativeAgent for PpoAgent {
     fn train(&mut self) -> Result<TrainSummary, PluginError> {
         self.train_loop()
@@ -222,12 +226,23 @@ impl NativeAgent for PpoAgent {
     }
 
     fn set_sigma(&mut self, sigma: f32) -> Result<SigmaOverride, PluginError> {
-        // Quirk 9: the raw parameter (a log-std under `exp`) is written.
-        if self.model.net.set_fixed_sigma(sigma) {
-            Ok(SigmaOverride::Applied)
-        } else {
-            self.say("Cannot set new sigma because fixed_sigma is False");
-            Ok(SigmaOverride::NotFixed)
-        }
+        // Quirk 9: the raw parameter (a log-std under `exp`) is written. The host reports a
+        // σ head's NotFixed with rl_games' "Cannot set new sigma" line.
+        Ok(if self.model.net.set_fixed_sigma(sigma) { SigmaOverride::Applied } else { SigmaOverride::NotFixed })
+    }
+
+    fn phase_times(&self) -> Vec<(String, f64)> {
+        let p = self.phase_times;
+        [
+            ("env_step", p.env_step),
+            ("inference", p.inference),
+            ("gae", p.gae),
+            ("update", p.update),
+            ("total", p.total),
+            ("epochs", p.epochs as f64),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect()
     }
 }

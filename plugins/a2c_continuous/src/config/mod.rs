@@ -5,6 +5,7 @@
 //! implement are refused with `ErrorKind::Unsupported`; unknown keys are ignored (the host warns).
 //! - [`network`]: `params.network` (the shared [`rlhost_model::spec`]).
 //! - [`ppo`]: `params.config` ([`PpoConfig`]) and the whole block ([`Params`]).
+pub mod keys;
 pub mod network;
 pub mod ppo;
 

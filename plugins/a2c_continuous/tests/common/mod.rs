@@ -3,8 +3,11 @@
 use abi_stable::sabi_trait::TD_Opaque;
 use abi_stable::std_types::{RSlice, RStr, RString, RVec};
 use rlhost_a2c_continuous::PpoAgent;
-use rlhost_sdk::api::{AlgoArgs, DlDevice, EnvInfo, EpochProgress, Observer, ObserverBox, Observer_TO, Scalar};
-use rlhost_sdk::{vec_env_box, ErrorKind, NativeVecEnv, PluginError, StepTensors};
+use rlhost_sdk::api::{
+    ActionSpace, ActionSpace_NE, AlgoArgs, AutoReset, AutoReset_NE, DlDevice, EnvInfo, EpochProgress, Observer,
+    ObserverBox, Observer_TO, Scalar, TensorSpec,
+};
+use rlhost_sdk::{vec_env_box, ErrorKind, NativeVecEnv, PluginError, StepBuffers};
 use serde_json::{json, Value};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -76,28 +79,28 @@ impl NativeVecEnv for ReachEnv {
     fn info(&self) -> EnvInfo {
         EnvInfo {
             num_envs: self.n as u32,
-            observation_shape: RVec::from(vec![2i64]),
-            observation_low: RVec::from(vec![-3.0f32, -3.0]),
-            observation_high: RVec::from(vec![3.0f32, 3.0]),
-            action_low: RVec::from(vec![-2.0f32]),
-            action_high: RVec::from(vec![2.0f32]),
+            observations: RVec::from(vec![TensorSpec::float32("obs", &[2], vec![-3.0, -3.0], vec![3.0, 3.0])]),
+            action_space: ActionSpace_NE::new(ActionSpace::Box {
+                low: RVec::from(vec![-2.0f32]),
+                high: RVec::from(vec![2.0f32]),
+            }),
             agents: 1,
             value_size: 1,
             max_episode_steps: self.ep_len,
             device: DlDevice::CPU,
-            autoreset_mode: RString::from("same_step"),
+            autoreset: AutoReset_NE::new(AutoReset::SameStep),
         }
     }
 
-    fn reset(&mut self, obs: &mut Tensor) -> Result<(), PluginError> {
+    fn reset(&mut self, observations: &mut [Tensor]) -> Result<(), PluginError> {
         for i in 0..self.n {
             self.start_episode(i);
         }
-        obs.copy_(&self.obs());
+        observations[0].copy_(&self.obs());
         Ok(())
     }
 
-    fn step(&mut self, actions: &Tensor, out: &mut StepTensors) -> Result<(), PluginError> {
+    fn step(&mut self, actions: &Tensor, out: &mut StepBuffers) -> Result<(), PluginError> {
         let a: Vec<f32> = Vec::<f32>::try_from(&actions.contiguous().view([-1])).unwrap();
         self.total_steps += 1;
         let nan = self.nan_after.is_some_and(|k| self.total_steps > k);
@@ -113,10 +116,10 @@ impl NativeVecEnv for ReachEnv {
                 self.start_episode(i);
             }
         }
-        out.obs.copy_(&self.obs());
-        out.rewards.copy_(&Tensor::from_slice(&rewards));
-        out.truncated.copy_(&Tensor::from_slice(&truncated));
-        let _ = out.terminated.fill_(0);
+        out.obs_mut(0).copy_(&self.obs());
+        out.rewards_mut().copy_(&Tensor::from_slice(&rewards));
+        out.truncated_mut().copy_(&Tensor::from_slice(&truncated));
+        let _ = out.terminated_mut().fill_(0);
         Ok(())
     }
 
@@ -157,9 +160,6 @@ impl Observer for TestObserver {
     fn scalars(&self, values: RSlice<'_, Scalar>) {
         let mut s = self.0.scalars.lock().unwrap();
         s.extend(values.iter().map(|v| (v.tag.to_string(), v.step, v.value)));
-    }
-    fn episodes(&self, _returns: RSlice<'_, f32>, _lengths: RSlice<'_, f32>) {
-        panic!("the agent must not report episodes (the host's env wrapper does)");
     }
     fn message(&self, text: RStr<'_>) {
         if !self.0.quiet {
@@ -242,12 +242,14 @@ pub fn make_agent(
     let (obs, record) = observer(quiet);
     let args = AlgoArgs {
         params_json: RString::from(params.to_string()),
-        env: vec_env_box(env),
+        env: vec_env_box(env).unwrap(),
         observer: obs,
         run_dir: RString::from(run_dir.to_string_lossy().as_ref()),
         device: DlDevice::CPU,
         seed: params["seed"].as_u64().unwrap_or(7),
     };
+    // The host seeds libtorch before building an agent; so does this stand-in for it.
+    rlhost_sdk::tensor::seed_libtorch(args.seed);
     PpoAgent::new(args).map(|a| (a, record))
 }
 

@@ -2,23 +2,30 @@
 #![allow(dead_code)]
 use rlhost_classic_control::{ClassicEnv, Dynamics, EnvConfig};
 use rlhost_sdk::api::{DlDevice, EnvArgs};
-use rlhost_sdk::{NativeVecEnv, StepTensors};
+use rlhost_sdk::{NativeVecEnv, StepBuffers};
 use tch::{Device, Kind, Tensor};
 
 /// Builder arguments for `n` CPU environments.
 pub fn args(n: u32, seed: u64, config: &str) -> EnvArgs {
-    EnvArgs { config_json: config.into(), num_envs: n, seed, device: DlDevice::CPU }
+    EnvArgs {
+        config_json: config.into(),
+        num_envs: n,
+        seed,
+        device: DlDevice::CPU,
+        config_dir: Default::default(),
+        verbose: false,
+    }
 }
 
 /// A CPU environment batch with an optional step-limit override.
 pub fn env<D: Dynamics>(n: u32, seed: u64, max_steps: Option<u32>) -> ClassicEnv<D> {
-    let config = EnvConfig { max_episode_steps: max_steps, init_at_random_ep_len: false };
+    let config = EnvConfig { max_episode_steps: max_steps, init_at_random_ep_len: false, states: false };
     ClassicEnv::<D>::new(n, seed, Device::Cpu, &config).unwrap()
 }
 
 /// Step buffers for `env`.
-pub fn buffers<D: Dynamics>(env: &ClassicEnv<D>) -> StepTensors {
-    StepTensors::new(&env.info(), Device::Cpu)
+pub fn buffers<D: Dynamics>(env: &ClassicEnv<D>) -> StepBuffers {
+    StepBuffers::new(&env.info(), Device::Cpu).unwrap()
 }
 
 /// A deterministic action for environment `i` at step `t`, independent of N, in [-1.5, 1.5].

@@ -6,10 +6,11 @@ use rlhost_ppo_player::create_player;
 use rlhost_sdk::api::abi_stable::sabi_trait::TD_Opaque;
 use rlhost_sdk::api::abi_stable::std_types::{ROption, RSlice, RStr};
 use rlhost_sdk::api::{
-    DlDevice, EnvInfo, EpochProgress, Observer, Observer_TO, PlayerArgs, PlayerBox, PluginError, Scalar,
+    ActionSpace, ActionSpace_NE, AutoReset, AutoReset_NE, DlDevice, EnvInfo, EpochProgress, Observer, Observer_TO,
+    PlayerArgs, PlayerBox, PluginError, Scalar, TensorSpec,
 };
 use rlhost_sdk::tensor::ViewParts;
-use rlhost_sdk::{vec_env_box, NativeVecEnv, StepTensors};
+use rlhost_sdk::{vec_env_box, NativeVecEnv, StepBuffers};
 use safetensors::tensor::TensorView as StView;
 use safetensors::Dtype;
 use serde_json::{json, Value};
@@ -190,29 +191,36 @@ impl ScriptedEnv {
 
 impl NativeVecEnv for ScriptedEnv {
     fn info(&self) -> EnvInfo {
+        let d = self.obs.len();
         EnvInfo {
             num_envs: self.rewards.len() as u32,
-            observation_shape: self.obs_shape.clone().into(),
-            observation_low: vec![f32::NEG_INFINITY; self.obs.len()].into(),
-            observation_high: vec![f32::INFINITY; self.obs.len()].into(),
-            action_low: self.low.clone().into(),
-            action_high: self.high.clone().into(),
+            observations: vec![TensorSpec::float32(
+                "obs",
+                &self.obs_shape,
+                vec![f32::NEG_INFINITY; d],
+                vec![f32::INFINITY; d],
+            )]
+            .into(),
+            action_space: ActionSpace_NE::new(ActionSpace::Box {
+                low: self.low.clone().into(),
+                high: self.high.clone().into(),
+            }),
             agents: 1,
             value_size: 1,
             max_episode_steps: 0,
             device: DlDevice::CPU,
-            autoreset_mode: "same_step".into(),
+            autoreset: AutoReset_NE::new(AutoReset::SameStep),
         }
     }
 
-    fn reset(&mut self, obs: &mut Tensor) -> Result<(), PluginError> {
+    fn reset(&mut self, observations: &mut [Tensor]) -> Result<(), PluginError> {
         self.t.iter_mut().for_each(|t| *t = 0);
-        self.fill_obs(obs);
+        self.fill_obs(&mut observations[0]);
         self.log.lock().unwrap().resets += 1;
         Ok(())
     }
 
-    fn step(&mut self, actions: &Tensor, out: &mut StepTensors) -> Result<(), PluginError> {
+    fn step(&mut self, actions: &Tensor, out: &mut StepBuffers) -> Result<(), PluginError> {
         let mut term = Vec::new();
         for (i, t) in self.t.iter_mut().enumerate() {
             *t += 1;
@@ -222,10 +230,10 @@ impl NativeVecEnv for ScriptedEnv {
             }
             term.push(done);
         }
-        out.rewards.copy_(&Tensor::from_slice(&self.rewards));
-        out.terminated.copy_(&Tensor::from_slice(&term));
-        let _ = out.truncated.fill_(0);
-        self.fill_obs(&mut out.obs);
+        out.rewards_mut().copy_(&Tensor::from_slice(&self.rewards));
+        out.terminated_mut().copy_(&Tensor::from_slice(&term));
+        let _ = out.truncated_mut().fill_(0);
+        self.fill_obs(out.obs_mut(0));
         let mut log = self.log.lock().unwrap();
         log.steps += 1;
         log.last_actions = Vec::<f32>::try_from(actions.flatten(0, -1)).unwrap();
@@ -259,7 +267,6 @@ impl TestObserver {
 
 impl Observer for TestObserver {
     fn scalars(&self, _values: RSlice<'_, Scalar>) {}
-    fn episodes(&self, _returns: RSlice<'_, f32>, _lengths: RSlice<'_, f32>) {}
     fn message(&self, text: RStr<'_>) {
         self.messages.lock().unwrap().push(text.as_str().to_string());
     }
@@ -279,7 +286,7 @@ pub fn make_player_on(params: Value, env: Option<ScriptedEnv>, observer: &TestOb
     let args = PlayerArgs {
         params_json: params.to_string().into(),
         env: match env {
-            Some(e) => ROption::RSome(vec_env_box(e)),
+            Some(e) => ROption::RSome(vec_env_box(e).expect("scripted env boxes")),
             None => ROption::RNone,
         },
         observer: Observer_TO::from_value(observer.clone(), TD_Opaque),
