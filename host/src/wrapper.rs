@@ -34,7 +34,7 @@ pub struct HostEnv {
     episode_length: Tensor,
     /// Environments still in their first episode since reset (partial under staggered starts).
     first_episode: Tensor,
-    /// Frames stepped since creation: env steps × N.
+    /// Frames stepped: the agent's count at the last `set_train_info`, plus env steps × N since.
     frames: u64,
     observer: Arc<HostObserver>,
 }
@@ -175,6 +175,8 @@ impl VecEnv for HostEnv {
     }
 
     fn set_train_info(&mut self, frame: u64) -> PResult<()> {
+        // The agent's count wins: a resumed run's episode rows continue from its checkpoint's frame.
+        self.frames = frame;
         guard(|| self.env.set_train_info(frame))
     }
 
