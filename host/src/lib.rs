@@ -10,6 +10,7 @@ pub mod cli;
 pub mod config;
 pub mod config_schema;
 pub mod discovery;
+pub mod doc_reader;
 pub mod observer;
 pub mod probe;
 pub mod registry;
