@@ -62,7 +62,7 @@ fn play(dir: &Path, checkpoint: &str) -> (Option<i32>, String, String) {
 #[test]
 fn latest_resolves_in_the_run_folders_and_plays() {
     let dir = plugins();
-    let ckpt = train(dir.path(), "pendulum_ppo.yaml", "pendulum_a");
+    let ckpt = train(dir.path(), "pendulum_ppo.yaml", "pendulum_01-02-03-04");
     let (code, stdout, stderr) = play(dir.path(), "latest");
     assert_eq!(code, Some(0), "{stderr}");
     assert!(

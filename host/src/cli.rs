@@ -31,6 +31,12 @@ pub enum Command {
     Plugins(PluginArgs),
     /// Measure env throughput, the plugin boundary and an epoch's time split.
     Bench(BenchArgs),
+    /// Internal: load one plugin file and print its verdict (the plugin scanner's child).
+    #[command(name = "__probe", hide = true)]
+    Probe {
+        /// The library to load.
+        file: PathBuf,
+    },
 }
 
 /// `rlhost bench`.
@@ -139,6 +145,7 @@ pub fn run(cli: Cli) -> Result<()> {
             execute(Mode::Train, &args.run, doc)
         }
         Command::Bench(args) => bench(&args),
+        Command::Probe { file } => Ok(crate::probe::probe_main(&file)?),
         Command::Play(args) => {
             let mut doc = load_doc(&args.run)?;
             if let Some(n) = args.games {
@@ -187,7 +194,7 @@ fn load_plugins(args: &PluginArgs) -> PluginSet {
     if dirs.is_empty() {
         dirs.push(PathBuf::from("plugins"));
     }
-    let set = discovery::discover(&dirs);
+    let set = crate::probe::discover_with_scanner(&dirs);
     for refused in &set.refused {
         eprintln!("warning: {}", refused.line());
         if args.verbose && !refused.detail.is_empty() {
@@ -205,7 +212,12 @@ fn execute(mode: Mode, opts: &RunOptions, doc: Value) -> Result<()> {
         Some(sel) => {
             let name = config::require_str(&doc, "params.config.name")?;
             let train_dir = config::get(&doc, "params.config.train_dir").and_then(Value::as_str).unwrap_or("runs");
-            Some(resolve_checkpoint(sel, std::path::Path::new(train_dir), name)?)
+            let experiment = config::get(&doc, "params.config.full_experiment_name").and_then(Value::as_str);
+            let path = resolve_checkpoint(sel, std::path::Path::new(train_dir), name, experiment)?;
+            if sel == "latest" || sel == "best" {
+                println!("--checkpoint {sel}: {}", path.display());
+            }
+            Some(path)
         }
         None => None,
     };
@@ -278,7 +290,7 @@ fn list_plugins(args: &PluginArgs) -> Result<()> {
     if dirs.is_empty() {
         dirs.push(PathBuf::from("plugins"));
     }
-    let set = discovery::discover(&dirs);
+    let set = crate::probe::discover_with_scanner(&dirs);
     let mut rows = vec![["ID", "VERSION", "API", "FILE", "BUILDERS", "STATUS"].map(String::from)];
     for p in &set.loaded {
         let builders = p
@@ -313,6 +325,9 @@ fn list_plugins(args: &PluginArgs) -> Result<()> {
             eprintln!("{}:\n{}", r.path.display(), r.detail);
         }
     }
+    for row in rows.iter_mut() {
+        row.iter_mut().for_each(|cell| *cell = table_cell(cell));
+    }
     let widths: Vec<usize> = (0..6).map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0)).collect();
     for row in &rows {
         let line: Vec<String> = row
@@ -330,4 +345,18 @@ fn list_plugins(args: &PluginArgs) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// The widest a table cell is printed; longer text is cut with an ellipsis.
+pub const MAX_CELL_CHARS: usize = 200;
+
+/// `text` cut to [`MAX_CELL_CHARS`] characters, on one line.
+pub fn table_cell(text: &str) -> String {
+    let one_line = text.replace(['\n', '\r', '\t'], " ");
+    if one_line.chars().count() <= MAX_CELL_CHARS {
+        return one_line;
+    }
+    let mut cut: String = one_line.chars().take(MAX_CELL_CHARS - 1).collect();
+    cut.push('…');
+    cut
 }

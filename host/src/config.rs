@@ -6,16 +6,21 @@ use std::path::Path;
 
 /// Reads a config file; `.json` is JSON, anything else YAML. Returns the whole document.
 pub fn load_file(path: &Path) -> Result<Value> {
+    let size = std::fs::metadata(path).with_context(|| format!("cannot read config {}", path.display()))?.len();
+    if size > crate::doc_reader::MAX_BYTES as u64 {
+        bail!(
+            "config {}: {size} bytes is larger than the {} MiB a config may have",
+            path.display(),
+            crate::doc_reader::MAX_BYTES >> 20
+        );
+    }
     let text = std::fs::read_to_string(path).with_context(|| format!("cannot read config {}", path.display()))?;
-    let mut doc: Value = if path.extension().is_some_and(|e| e == "json") {
-        serde_json::from_str(&text)
-            .map_err(|e| anyhow!("config {}: invalid JSON at line {}: {e}", path.display(), e.line()))?
+    let parsed = if path.extension().is_some_and(|e| e == "json") {
+        crate::doc_reader::parse_json(&text)
     } else {
-        serde_norway::from_str(&text).map_err(|e| {
-            let at = e.location().map(|l| format!(" at line {}", l.line())).unwrap_or_default();
-            anyhow!("config {}: invalid YAML{at}: {}", path.display(), first_line(&e.to_string()))
-        })?
+        crate::doc_reader::parse_yaml(&text)
     };
+    let mut doc = parsed.map_err(|e| anyhow!("config {}: {e}", path.display()))?;
     if doc.get("params").and_then(Value::as_object).is_none() {
         bail!(
             "config {}: missing the top-level 'params' map (rl_games layout: params: {{algo, model, network, config}})",
@@ -24,10 +29,6 @@ pub fn load_file(path: &Path) -> Result<Value> {
     }
     coerce_numeric_strings(&mut doc);
     Ok(doc)
-}
-
-fn first_line(s: &str) -> &str {
-    s.lines().next().unwrap_or(s)
 }
 
 /// Turns strings such as `3e-4` (YAML 1.1 reads them as text) into numbers.
@@ -85,7 +86,11 @@ pub fn apply_override(doc: &mut Value, text: &str) -> Result<()> {
     let path = path.trim();
     let path =
         if path.starts_with("params.") || path == "params" { path.to_string() } else { format!("params.{path}") };
-    let mut value: Value = serde_norway::from_str(raw).unwrap_or_else(|_| Value::String(raw.to_string()));
+    let mut value = match crate::doc_reader::parse_yaml(raw) {
+        Ok(v) => v,
+        Err(e) if e.starts_with("key ") => bail!("override {path}={raw}: .nan is not a number; write a number"),
+        Err(_) => Value::String(raw.to_string()),
+    };
     coerce_numeric_strings(&mut value);
     if let Some(current) = get(doc, &path) {
         let fits = matches!(

@@ -10,7 +10,7 @@
 use abi_stable::library::LibraryError;
 use rlhost_plugin_api::load::{load_root_module, LoadError};
 use rlhost_plugin_api::{BuilderInfo, PluginModuleRef, API_VERSION, MANIFEST_SYMBOL};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
 use std::ffi::{c_char, CStr};
 use std::path::{Path, PathBuf};
@@ -22,7 +22,7 @@ pub const PLUGIN_PATH_VAR: &str = "RLHOST_PLUGIN_PATH";
 pub const HOST_TCH_VERSION: &str = rlhost_sdk::TCH_VERSION;
 
 /// The manifest as the pre-check symbol returns it.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 pub struct Manifest {
     /// Reverse-DNS id.
     pub id: String,

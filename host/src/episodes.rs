@@ -49,6 +49,12 @@ impl EpisodeRecorder {
         let _ = self.first_episode.g_mul_(&keep);
     }
 
+    /// Sets the frame counter (the agent's, at an epoch start; call right after [`Self::flush`]).
+    pub fn set_frame(&mut self, frame: u64) {
+        debug_assert!(self.pending.is_empty(), "set_frame after flush");
+        self.pending_from_frame = frame;
+    }
+
     /// Steps recorded since the last flush.
     pub fn pending_steps(&self) -> usize {
         self.pending.len()

@@ -96,10 +96,8 @@ impl HostObserver {
                 let events = EventWriter::create(dir)
                     .map_err(|e| anyhow::anyhow!("cannot create TensorBoard file in {}: {e}", dir.display()))?;
                 let path = dir.join("episodes.csv");
-                let mut log = File::create(&path)
-                    .map(BufWriter::new)
-                    .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", path.display()))?;
-                writeln!(log, "frame,env,return,length,first_episode")?;
+                let log =
+                    open_episode_log(&path).map_err(|e| anyhow::anyhow!("cannot open {}: {e}", path.display()))?;
                 (Some(events), Some(log))
             }
             None => (None, None),
@@ -164,6 +162,11 @@ impl HostObserver {
                 );
             }
         }
+    }
+
+    /// Whether any scalar or episode reached this observer (a run with data is never removed).
+    pub fn wrote_data(&self) -> bool {
+        self.episodes_finished() > 0 || !self.series.lock().expect("series lock").is_empty()
     }
 
     /// Prints a line without tearing the progress bar.
@@ -250,6 +253,25 @@ impl HostObserver {
             }
         }
     }
+}
+
+/// Opens `episodes.csv` for appending: the header goes only into a new or empty file, and a row
+/// an earlier process left unfinished is ended first, so resumed runs continue the same table.
+fn open_episode_log(path: &Path) -> std::io::Result<BufWriter<File>> {
+    let mut file = std::fs::OpenOptions::new().create(true).append(true).read(true).open(path)?;
+    let len = file.metadata()?.len();
+    if len == 0 {
+        writeln!(file, "frame,env,return,length,first_episode")?;
+    } else {
+        use std::io::{Read, Seek, SeekFrom};
+        let mut last = [0u8; 1];
+        file.seek(SeekFrom::Start(len - 1))?;
+        file.read_exact(&mut last)?;
+        if last[0] != b'\n' {
+            writeln!(file)?;
+        }
+    }
+    Ok(BufWriter::new(file))
 }
 
 /// " left ~Ns" from the epoch or frame limit, whichever is known.

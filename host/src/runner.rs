@@ -86,6 +86,9 @@ impl<'p> Runner<'p> {
         println!("self.seed = {seed}");
         config::set(&mut doc, "params.seed", Value::from(seed))?;
         rlhost_sdk::tensor::seed_libtorch(seed);
+        for key in ["params.env.clip_observations", "params.env.clip_actions"] {
+            positive_finite(&doc, key)?;
+        }
         set_threads(&doc, rank.map_or(1, |r| r.world_size.max(1)))?;
         resolve_num_actors(&mut doc)?;
         let device = resolve_device(&doc, rank)?;
@@ -129,10 +132,31 @@ impl<'p> Runner<'p> {
         let name = config::require_str(&self.doc, "params.config.name")?;
         let train_dir = config::get(&self.doc, "params.config.train_dir").and_then(Value::as_str).unwrap_or("runs");
         let full_name = config::get(&self.doc, "params.config.full_experiment_name").and_then(Value::as_str);
-        let run_dir = RunDir::create(Path::new(train_dir), &RunDir::experiment_name(name, full_name))?;
+        let experiment = RunDir::experiment_name(name, full_name);
+        let run_dir = RunDir::open(Path::new(train_dir), &experiment, checkpoint.is_some())?;
+        if let Some(note) = run_dir.remove_stale_temp_files() {
+            eprintln!("note: {note}");
+        }
+        let mut observer = None;
+        let result = self.train_in(&run_dir, &mut observer, checkpoint, sigma);
+        if result.is_err() && !observer.is_some_and(|o: Arc<HostObserver>| o.wrote_data()) {
+            run_dir.remove_if_unused();
+        }
+        result
+    }
+
+    /// Trains in `run_dir`, leaving the observer in `slot` so a failure can tell what was written.
+    fn train_in(
+        &self,
+        run_dir: &RunDir,
+        slot: &mut Option<Arc<HostObserver>>,
+        checkpoint: Option<&Path>,
+        sigma: Option<f32>,
+    ) -> Result<Outcome> {
         run_dir.write_params(&self.doc)?;
         let summaries = run_dir.summaries();
         let observer = HostObserver::new(Some(&summaries), Arc::clone(&self.stop), self.show_progress)?;
+        *slot = Some(Arc::clone(&observer));
         let env = self.create_env(Mode::Train, &observer)?;
         let algo = config::require_str(&self.doc, "params.algo.name")?;
         let args = AlgoArgs {
@@ -156,7 +180,7 @@ impl<'p> Runner<'p> {
         drop(agent);
         observer.finish();
         let summary = result?;
-        Ok(Outcome::Trained { summary, run_dir: run_dir.root, scalars: observer.scalar_series(), phase_times })
+        Ok(Outcome::Trained { summary, run_dir: run_dir.root.clone(), scalars: observer.scalar_series(), phase_times })
     }
 
     fn run_play(&self, checkpoint: Option<&Path>, sigma: Option<f32>) -> Result<Outcome> {
@@ -212,8 +236,8 @@ impl<'p> Runner<'p> {
     fn create_env(&self, mode: Mode, observer: &Arc<HostObserver>) -> Result<VecEnvBox> {
         let handle = self.create_raw_env(mode, None)?;
         let options = WrapperOptions {
-            clip_observations: config::opt_f64(&self.doc, "params.env.clip_observations")?,
-            clip_actions: config::opt_f64(&self.doc, "params.env.clip_actions")?,
+            clip_observations: positive_finite(&self.doc, "params.env.clip_observations")?,
+            clip_actions: positive_finite(&self.doc, "params.env.clip_actions")?,
         };
         let env_name = config::require_str(&self.doc, "params.config.env_name")?;
         Ok(HostEnv::new(handle, options, self.device, Arc::clone(observer))
@@ -304,6 +328,25 @@ fn read_rank() -> Rank {
     Rank { local: var("LOCAL_RANK", 0), global: var("RANK", 0), world_size: var("WORLD_SIZE", 1) }
 }
 
+/// The most intra-op threads `torch_threads` may ask for, whatever the core count.
+pub const MAX_TORCH_THREADS: u64 = 1024;
+
+/// An optional number at `key` that must be positive and finite (Isaac Lab's clip values).
+fn positive_finite(doc: &Value, key: &str) -> Result<Option<f64>> {
+    let value = match config::get(doc, key) {
+        None | Some(Value::Null) => return Ok(None),
+        Some(Value::Number(n)) => n.as_f64().filter(|v| v.is_finite() && *v > 0.0),
+        Some(_) => None,
+    };
+    match value {
+        Some(v) => Ok(Some(v)),
+        None => bail!(
+            "config key {key}: expected a positive finite number (0 < x < inf), got {}",
+            config::get(doc, key).map(|v| v.to_string()).unwrap_or_default()
+        ),
+    }
+}
+
 /// rl_games' `torch_threads`: `auto` = max(1, min(4, cores / world_size)), 0 = library default.
 fn set_threads(doc: &Value, world_size: u64) -> Result<()> {
     let threads = match config::get(doc, "params.torch_threads") {
@@ -317,14 +360,16 @@ fn set_threads(doc: &Value, world_size: u64) -> Result<()> {
             bail!("config key params.torch_threads: expected an integer or 'auto', got {}", config::type_name(other))
         }
     };
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get() as u64);
+    let limit = (4 * cores).clamp(4, MAX_TORCH_THREADS) as i64;
     let threads = match threads {
         Some(0) => return Ok(()),
+        Some(n) if n > limit => bail!(
+            "config key params.torch_threads: {n} is more than this machine can use (at most {limit}: 4 x {cores} cores, never over {MAX_TORCH_THREADS}; 0 keeps the library default)"
+        ),
         Some(n) if n > 0 => n,
         Some(n) => bail!("config key params.torch_threads: expected a non-negative integer, got {n}"),
-        None => {
-            let cores = std::thread::available_parallelism().map_or(1, |n| n.get() as u64);
-            (cores / world_size).clamp(1, 4) as i64
-        }
+        None => (cores / world_size).clamp(1, 4) as i64,
     };
     tch::set_num_threads(threads as i32);
     Ok(())
@@ -332,10 +377,14 @@ fn set_threads(doc: &Value, world_size: u64) -> Result<()> {
 
 /// `config.device`, defaulting to `cuda:<LOCAL_RANK>` when CUDA is there and to the CPU otherwise.
 fn resolve_device(doc: &Value, rank: Option<Rank>) -> Result<Device> {
-    let device = match config::get(doc, "params.config.device").and_then(Value::as_str) {
-        Some(text) => parse_device(text).map_err(|e| anyhow!("config key params.config.device: {e}"))?,
-        None if tch::Cuda::is_available() => Device::Cuda(rank.map_or(0, |r| r.local as usize)),
-        None => Device::Cpu,
+    let device = match config::get(doc, "params.config.device") {
+        Some(Value::String(text)) => parse_device(text).map_err(|e| anyhow!("config key params.config.device: {e}"))?,
+        None | Some(Value::Null) if tch::Cuda::is_available() => Device::Cuda(rank.map_or(0, |r| r.local as usize)),
+        None | Some(Value::Null) => Device::Cpu,
+        Some(other) => bail!(
+            "config key params.config.device: expected a string such as 'cpu', 'cuda' or 'cuda:0', got {} {other}",
+            config::type_name(other)
+        ),
     };
     check_device_available("config key params.config.device", device).map_err(|e| anyhow!("{e}"))?;
     println!("current training device: {}", device_name(device));

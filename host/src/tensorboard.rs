@@ -21,8 +21,17 @@ impl EventWriter {
         let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
         let host = std::fs::read_to_string("/etc/hostname").map(|h| h.trim().to_string()).unwrap_or_default();
         let host = if host.is_empty() { "localhost".to_string() } else { host };
-        let path = dir.join(format!("events.out.tfevents.{}.{host}", now.as_secs()));
-        let mut writer = EventWriter { out: BufWriter::new(File::create(&path)?), path };
+        // A new file every time, never one an earlier run (or one started in the same second) wrote.
+        let base = format!("events.out.tfevents.{}.{host}", now.as_secs());
+        let (path, file) = (0..)
+            .map(|n| if n == 0 { dir.join(&base) } else { dir.join(format!("{base}.{n}")) })
+            .find_map(|path| match File::options().write(true).create_new(true).open(&path) {
+                Ok(file) => Some(Ok((path, file))),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => None,
+                Err(e) => Some(Err(e)),
+            })
+            .expect("a free name")?;
+        let mut writer = EventWriter { out: BufWriter::new(file), path };
         let mut event = Vec::new();
         put_double(&mut event, 1, now.as_secs_f64());
         put_bytes(&mut event, 3, b"brain.Event:2");

@@ -232,6 +232,8 @@ impl VecEnv for HostEnv {
     fn set_train_info(&mut self, frame: u64) -> PResult<()> {
         guard(|| {
             self.end_epoch()?;
+            // The agent's count wins: a resumed run's episode rows continue from its checkpoint's frame.
+            self.episodes.set_frame(frame);
             self.env.set_train_info(frame)
         })
     }
