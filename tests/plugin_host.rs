@@ -241,6 +241,31 @@ fn train_writes_the_run_folder_and_plugin_tensors_round_trip_through_the_host() 
     let scalars = read_scalars(&events[0]);
     let rewards: Vec<(i64, f32)> = scalars.iter().filter(|s| s.0 == "rewards/iter").map(|s| (s.1, s.2)).collect();
     assert_eq!(rewards, [(1, 2.5), (2, 2.5), (3, 2.5)]);
+    // The env's extras, as rl_games' IsaacAlgoObserver writes them: episode statistics against
+    // the epoch, plain scalars against frames and epochs (the latest value of each epoch).
+    let series = |tag: &str| -> Vec<(i64, f32)> { scalars.iter().filter(|s| s.0 == tag).map(|s| (s.1, s.2)).collect() };
+    assert_eq!(series("Episode/Episode_Reward/toy"), [(1, 5.0), (2, 5.0), (3, 5.0)]);
+    assert_eq!(series("Metrics/toy_t/iter"), [(1, 5.0), (2, 10.0), (3, 15.0)]);
+    assert_eq!(series("Metrics/toy_t/frame"), [(15, 5.0), (30, 10.0), (45, 15.0)]);
+    assert_eq!(series("Metrics/toy_t/time").len(), 3);
+}
+
+#[test]
+fn an_environment_on_a_device_the_machine_lacks_is_one_line() {
+    let dir = toy_run_dir(&[]);
+    let out = run_rlhost(
+        dir.path(),
+        &["train", "--plugin-dir", ".", "--config", "toy.yaml", "params.config.env_config.device=cuda:7"],
+    );
+    let (stdout, stderr) = texts(&out);
+    assert_eq!(out.status.code(), Some(1), "stdout:\n{stdout}\nstderr:\n{stderr}");
+    let last = stderr.lines().last().unwrap();
+    assert!(
+        last.starts_with("error: env 'ToyEnv': the environment's device: cuda:7 requested but ")
+            && last.ends_with("CUDA device(s) are available"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("panicked") && !stderr.contains("RUST_BACKTRACE"), "{stderr}");
 }
 
 #[test]
