@@ -5,6 +5,8 @@ fn main() {
     println!("cargo:rerun-if-env-changed=DEP_TCH_LIBTORCH_LIB");
     let lib = PathBuf::from(std::env::var("DEP_TCH_LIBTORCH_LIB").expect("torch-sys exports DEP_TCH_LIBTORCH_LIB"));
     println!("cargo:libtorch_lib={}", lib.display());
+    // This crate's own tests link libtorch too: give them the rpath plugins get.
+    rlhost_build::link_with(&lib);
     let version = libtorch_version(&lib).unwrap_or_else(|| "unknown".to_string());
     println!("cargo:rustc-env=RLHOST_LIBTORCH_VERSION={version}");
     println!("cargo:libtorch_version={version}");

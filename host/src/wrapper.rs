@@ -37,6 +37,8 @@ pub struct HostEnv {
     options: WrapperOptions,
     agent_device: Device,
     info: EnvInfo,
+    /// The observation group names, shared by every step's buffers.
+    names: std::sync::Arc<[String]>,
     /// Env-device buffers, used only when the agent's device differs.
     staging: Option<(Tensor, StepBuffers)>,
     episodes: EpisodeRecorder,
@@ -73,6 +75,7 @@ impl HostEnv {
             None
         };
         Ok(HostEnv {
+            names: rlhost_sdk::buffers::group_names(&info),
             episodes: EpisodeRecorder::new(env.num_envs(), agent_device),
             env,
             options,
@@ -206,10 +209,9 @@ impl VecEnv for HostEnv {
 
     fn step(&mut self, actions: TensorView<'_>, out: StepOutput<'_>) -> PResult<()> {
         guard(|| {
-            let names: Vec<String> = self.info.observations.iter().map(|s| s.name.to_string()).collect();
             // SAFETY: the views are valid for this call; the tensors are dropped before returning.
             let (actions, mut buffers) =
-                unsafe { (tensor_from_view(&actions)?, StepBuffers::from_views(&names, &out)?) };
+                unsafe { (tensor_from_view(&actions)?, StepBuffers::from_views(&self.names, &out)?) };
             if actions.device() != self.agent_device {
                 return Err(PluginError::new(
                     ErrorKind::Device,

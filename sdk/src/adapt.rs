@@ -62,7 +62,7 @@ pub fn action_layout(space: Option<&ActionSpace>, n: i64) -> Result<(DlDataType,
 struct EnvAdapter<E> {
     env: E,
     info: EnvInfo,
-    names: Vec<String>,
+    names: std::sync::Arc<[String]>,
     obs_shapes: Vec<(DlDataType, Vec<i64>)>,
     action: (DlDataType, Vec<i64>),
     flag_shape: [i64; 1],
@@ -81,7 +81,7 @@ impl<E: NativeVecEnv> EnvAdapter<E> {
                 ),
             ));
         }
-        for ((view, (dtype, shape)), name) in views.iter().zip(&self.obs_shapes).zip(&self.names) {
+        for ((view, (dtype, shape)), name) in views.iter().zip(&self.obs_shapes).zip(self.names.iter()) {
             check_view(&format!("observation buffer '{name}'"), view, *dtype, shape, self.info.device)?;
         }
         Ok(())
@@ -103,14 +103,9 @@ impl<E: NativeVecEnv> VecEnv for EnvAdapter<E> {
             // SAFETY: every view is valid for this call; the tensors are dropped before returning.
             let mut obs: Vec<Tensor> =
                 observations.iter().map(|v| unsafe { tensor_from_view(v) }).collect::<Result<_, _>>()?;
-            let named = |obs: &[Tensor]| -> BufferIdentities {
-                let pairs: Vec<(String, &Tensor)> =
-                    self.names.iter().map(|n| format!("observations '{n}'")).zip(obs.iter()).collect();
-                BufferIdentities::of(&pairs)
-            };
-            let before = named(&obs);
+            let before = BufferIdentities::of(&obs);
             self.env.reset(&mut obs)?;
-            before.check(&named(&obs), self.who())
+            before.check(&BufferIdentities::of(&obs), self.who(), |i| format!("observations '{}'", self.names[i]))
         })
     }
 
@@ -172,7 +167,7 @@ pub fn vec_env_box<E: NativeVecEnv>(env: E) -> Result<VecEnvBox, PluginError> {
         })
         .collect::<Result<Vec<_>, PluginError>>()?;
     let action = action_layout(info.action_space(), n)?;
-    let names = info.observations.iter().map(|s| s.name.to_string()).collect();
+    let names = crate::buffers::group_names(&info);
     Ok(VecEnv_TO::from_value(EnvAdapter { env, info, names, obs_shapes, action, flag_shape: [n] }, TD_Opaque))
 }
 

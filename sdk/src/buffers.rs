@@ -2,6 +2,7 @@
 //! them instead of replacing them.
 use crate::tensor::{kind_of, tch_device, tensor_from_view, ViewParts};
 use rlhost_plugin_api::{EnvInfo, ErrorKind, PluginError, StepOutput, TensorSpec, TensorView};
+use std::sync::Arc;
 use tch::{Device, Kind, Tensor};
 
 /// Where a buffer lives and what it holds: if any of it changed, the callee replaced the tensor.
@@ -34,7 +35,7 @@ pub fn zeros_for(spec: &TensorSpec, num_envs: i64, device: Device) -> Result<Ten
 /// `fill_`), and [`StepBuffers::check_unchanged`] catches one that assigned a new tensor.
 #[derive(Debug)]
 pub struct StepBuffers {
-    names: Vec<String>,
+    names: Arc<[String]>,
     observations: Vec<Tensor>,
     rewards: Tensor,
     terminated: Tensor,
@@ -47,7 +48,7 @@ impl StepBuffers {
         let n = info.num_envs as i64;
         let observations = info.observations.iter().map(|s| zeros_for(s, n, device)).collect::<Result<_, _>>()?;
         Ok(StepBuffers {
-            names: info.observations.iter().map(|s| s.name.to_string()).collect(),
+            names: group_names(info),
             observations,
             rewards: Tensor::zeros([n], (Kind::Float, device)),
             terminated: Tensor::zeros([n], (Kind::Bool, device)),
@@ -59,9 +60,9 @@ impl StepBuffers {
     ///
     /// # Safety
     /// The views must be valid for the current call, and the tensors must be dropped before it returns.
-    pub unsafe fn from_views(names: &[String], out: &StepOutput<'_>) -> Result<Self, PluginError> {
+    pub unsafe fn from_views(names: &Arc<[String]>, out: &StepOutput<'_>) -> Result<Self, PluginError> {
         Ok(StepBuffers {
-            names: names.to_vec(),
+            names: Arc::clone(names),
             observations: out.observations.iter().map(|v| tensor_from_view(v)).collect::<Result<_, _>>()?,
             rewards: tensor_from_view(&out.rewards)?,
             terminated: tensor_from_view(&out.terminated)?,
@@ -139,40 +140,50 @@ impl StepBuffers {
         })
     }
 
-    /// A record of where every buffer lives, for [`StepBuffers::check_unchanged`].
+    /// A record of where every buffer lives, for [`StepBuffers::check_unchanged`]: observation
+    /// groups in order, then rewards, terminated, truncated.
     pub fn identities(&self) -> BufferIdentities {
-        let mut all: Vec<(String, Identity)> = self
-            .names
-            .iter()
-            .zip(&self.observations)
-            .map(|(n, t)| (format!("observations '{n}'"), Identity::of(t)))
-            .collect();
-        all.push(("rewards".into(), Identity::of(&self.rewards)));
-        all.push(("terminated".into(), Identity::of(&self.terminated)));
-        all.push(("truncated".into(), Identity::of(&self.truncated)));
-        BufferIdentities(all)
+        let all = self.observations.iter().chain([&self.rewards, &self.terminated, &self.truncated]);
+        BufferIdentities(all.map(Identity::of).collect())
     }
 
     /// Fails naming the first buffer `who` replaced (a new tensor) instead of writing into.
     pub fn check_unchanged(&self, before: &BufferIdentities, who: &str) -> Result<(), PluginError> {
-        before.check(&self.identities(), who)
+        before.check(&self.identities(), who, |i| match i.checked_sub(self.names.len()) {
+            None => format!("observations '{}'", self.names[i]),
+            Some(0) => "rewards".into(),
+            Some(1) => "terminated".into(),
+            Some(_) => "truncated".into(),
+        })
     }
 }
 
-/// Where each buffer of a step lived before a call.
+/// The observation group names of `info`, shared by every step's buffers.
+pub fn group_names(info: &EnvInfo) -> Arc<[String]> {
+    info.observations.iter().map(|s| s.name.to_string()).collect()
+}
+
+/// Where each buffer of a step lived before a call (names are made only for an error message).
 #[derive(Debug, Clone, PartialEq)]
-pub struct BufferIdentities(Vec<(String, Identity)>);
+pub struct BufferIdentities(Vec<Identity>);
 
 impl BufferIdentities {
-    /// Of a plain list of named tensors (a reset's observation buffers).
-    pub fn of(named: &[(String, &Tensor)]) -> Self {
-        BufferIdentities(named.iter().map(|(n, t)| (n.clone(), Identity::of(t))).collect())
+    /// Of a plain list of tensors (a reset's observation buffers).
+    pub fn of(tensors: &[Tensor]) -> Self {
+        BufferIdentities(tensors.iter().map(Identity::of).collect())
     }
 
-    /// Fails naming the first buffer whose memory, shape or dtype differs in `after`.
-    pub fn check(&self, after: &BufferIdentities, who: &str) -> Result<(), PluginError> {
-        for ((name, was), (_, now)) in self.0.iter().zip(&after.0) {
+    /// Fails naming (through `name_of(index)`) the first buffer whose memory, shape or dtype
+    /// differs in `after`.
+    pub fn check(
+        &self,
+        after: &BufferIdentities,
+        who: &str,
+        name_of: impl Fn(usize) -> String,
+    ) -> Result<(), PluginError> {
+        for (i, (was, now)) in self.0.iter().zip(&after.0).enumerate() {
             if was != now {
+                let name = name_of(i);
                 return Err(PluginError::new(
                     ErrorKind::Shape,
                     format!(
