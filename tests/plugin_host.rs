@@ -186,19 +186,7 @@ fn host_tensors_are_read_and_written_in_place_by_a_plugin() {
     );
 }
 
-const TOY_CONFIG: &str = r#"
-params:
-  seed: 7
-  algo: {name: toy_algo}
-  env: {clip_observations: 0.5}
-  config:
-    name: toy
-    env_name: ToyEnv
-    num_actors: 3
-    device: cpu
-    max_epochs: 3
-    check_views: true
-"#;
+const TOY_CONFIG: &str = toy_config!("    check_views: true\n");
 
 fn toy_run_dir(extra_libs: &[std::path::PathBuf]) -> tempfile::TempDir {
     let mut libs = vec![fixture("toy")];

@@ -8,19 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-const TOY_CONFIG: &str = r#"
-params:
-  seed: 7
-  algo: {name: toy_algo}
-  env: {clip_observations: 0.5}
-  config:
-    name: toy
-    env_name: ToyEnv
-    num_actors: 3
-    device: cpu
-    max_epochs: 3
-    player: {games_num: 2}
-"#;
+const TOY_CONFIG: &str = toy_config!("    player: {games_num: 2}\n");
 
 /// Runs `rlhost` in `dir` with a scan cache of its own; panics if it died by a signal.
 fn rlhost(dir: &Path, args: &[&str]) -> (i32, String, String) {

@@ -4,6 +4,18 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+/// The toy fixture's training config, with `$extra` lines appended under `params.config`.
+#[macro_export]
+macro_rules! toy_config {
+    ($extra:literal) => {
+        concat!(
+            "params:\n  seed: 7\n  algo: {name: toy_algo}\n  env: {clip_observations: 0.5}\n  config:\n",
+            "    name: toy\n    env_name: ToyEnv\n    num_actors: 3\n    device: cpu\n    max_epochs: 3\n",
+            $extra
+        )
+    };
+}
+
 /// The `rlhost` binary under test.
 pub fn rlhost_bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_rlhost"))

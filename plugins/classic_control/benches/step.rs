@@ -5,9 +5,9 @@
 //! Run with `cargo bench -p rlhost-plugin-classic-control`. `BENCH_SECONDS` sets the time spent
 //! per measurement round (default 0.1; five rounds each way).
 use rlhost_classic_control::{build_env, ClassicEnv, Dynamics, EnvConfig};
-use rlhost_sdk::api::{DlDevice, EnvArgs};
-use rlhost_sdk::tensor::dl_device;
-use rlhost_sdk::{EnvHandle, NativeVecEnv, StepTensors};
+use rlhost_sdk::api::EnvArgs;
+use rlhost_sdk::tensor::{device_name, dl_device};
+use rlhost_sdk::{EnvHandle, NativeVecEnv, StepBuffers};
 use std::time::{Duration, Instant};
 use tch::{Device, Kind, Tensor};
 
@@ -52,7 +52,7 @@ fn bench<D: Dynamics>(device: Device, budget: Duration) {
     for n in SIZES {
         let a = actions(n, device);
         let mut env = ClassicEnv::<D>::new(n, 0, device, &EnvConfig::default()).unwrap();
-        let mut out = StepTensors::new(&env.info(), device);
+        let mut out = StepBuffers::new(&env.info(), device).unwrap();
         let args = EnvArgs {
             config_json: "{}".into(),
             num_envs: n,
@@ -63,7 +63,7 @@ fn bench<D: Dynamics>(device: Device, budget: Duration) {
         };
         let mut handle = EnvHandle::new(build_env(name, &args).unwrap()).unwrap();
         let api_out = handle.step_buffers().unwrap();
-        handle.reset(&api_out.obs).unwrap();
+        handle.reset(api_out.observations()).unwrap();
         // The machine is shared: alternate the two ways in short rounds and keep the medians,
         // so a burst of outside load hits both alike.
         let (mut direct, mut api) = (Vec::new(), Vec::new());
@@ -80,11 +80,6 @@ fn bench<D: Dynamics>(device: Device, budget: Duration) {
             api / direct
         );
     }
-}
-
-fn device_name(device: Device) -> String {
-    let d: DlDevice = dl_device(device);
-    d.to_string()
 }
 
 fn main() {

@@ -44,7 +44,7 @@ impl PpoPlayer {
         let config = PlayerConfig::from_params_json(args.params_json.as_str())?;
         let device = checked_device(args.device)?;
         let env = args.env.into_option().map(EnvHandle::new).transpose()?;
-        tch::manual_seed(args.seed as i64);
+        // The host seeded libtorch with `args.seed` (stochastic play draws from it); plugins never reseed.
         Ok(PpoPlayer { config, env, observer: args.observer, device, loaded: None })
     }
 

@@ -293,6 +293,8 @@ pub fn make_player_on(params: Value, env: Option<ScriptedEnv>, observer: &TestOb
         device,
         seed: 42,
     };
+    // The host seeds libtorch before building a player; so does this stand-in for it.
+    rlhost_sdk::tensor::seed_libtorch(args.seed);
     create_player(args).expect("player builds")
 }
 
