@@ -29,7 +29,7 @@ fn every_refused_key_is_named_in_one_error() {
     p["network"]["rnn"] = json!({"name": "lstm", "units": 64, "layers": 1});
     // A value error elsewhere does not hide them: refusals come first.
     p["config"]["minibatch_size"] = 100.into();
-    let err = parse_on(&p, Device::Cpu).0.err().expect("refused");
+    let err = parse_on(&p, Device::Cpu).0.expect_err("refused");
     assert_eq!(err.kind(), ErrorKind::Unsupported, "{}", err.message);
     assert_eq!(
         err.message.as_str(),
@@ -55,7 +55,7 @@ fn mixed_precision_is_float32_on_the_cpu_and_refused_on_cuda() {
     assert_eq!(warnings, [MIXED_PRECISION_OFF_ON_CPU]);
 
     // Parsing for CUDA touches no device: the refusal is the config's.
-    let err = parse_on(&p, Device::Cuda(0)).0.err().expect("refused on CUDA");
+    let err = parse_on(&p, Device::Cuda(0)).0.expect_err("refused on CUDA");
     assert_eq!(err.kind(), ErrorKind::Unsupported);
     assert_eq!(
         err.message.as_str(),
