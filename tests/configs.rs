@@ -282,3 +282,302 @@ fn progress_is_a_bar_on_a_terminal_and_plain_lines_otherwise() {
     assert!(!screen.contains("progress: epoch"), "no plain progress lines on a terminal: {screen}");
     assert!(screen.contains("epoch 2/2 frames 4096"), "the bar shows epoch and frames: {screen}");
 }
+
+/// The released Isaac Lab agent configs below, key for key (comments dropped), with the run's
+/// path in the release (see `../shared/reference/isaaclab_configs.md`).
+mod isaac_lab {
+    /// The agent config's common head: seed, env clipping, algo, model and an MLP `network`.
+    pub fn head(units: &str, extra_network: &str) -> String {
+        format!(
+            r#"params:
+  seed: 42
+  env:
+    clip_actions: 1.0
+  algo:
+    name: a2c_continuous
+  model:
+    name: continuous_a2c_logstd
+  network:
+    name: actor_critic
+    separate: False
+    space:
+      continuous:
+        mu_activation: None
+        sigma_activation: None
+        mu_init:
+          name: default
+        sigma_init:
+          name: const_initializer
+          val: 0
+        fixed_sigma: True
+    mlp:
+      units: {units}
+      activation: elu
+      d2rl: False
+      initializer:
+        name: default
+      regularizer:
+        name: None
+{extra_network}"#
+        )
+    }
+
+    /// `direct/quadcopter/agents/rl_games_ppo_cfg.yaml` (2.3.2): a plain MLP config.
+    pub fn quadcopter() -> String {
+        head("[64, 64]", "")
+            + r#"  load_checkpoint: False
+  load_path: ''
+  config:
+    name: quadcopter_direct
+    env_name: rlgpu
+    device: 'cuda:0'
+    device_name: 'cuda:0'
+    multi_gpu: False
+    ppo: True
+    mixed_precision: False
+    normalize_input: True
+    normalize_value: True
+    value_bootstrap: True
+    num_actors: -1
+    reward_shaper:
+      scale_value: 0.01
+    normalize_advantage: True
+    gamma: 0.99
+    tau: 0.95
+    learning_rate: 5e-4
+    lr_schedule: adaptive
+    schedule_type: legacy
+    kl_threshold: 0.016
+    score_to_win: 20000
+    max_epochs: 200
+    save_best_after: 100
+    save_frequency: 25
+    grad_norm: 1.0
+    entropy_coef: 0.0
+    truncate_grads: True
+    e_clip: 0.2
+    horizon_length: 24
+    minibatch_size: 24576
+    mini_epochs: 5
+    critic_coef: 2
+    clip_value: True
+    seq_length: 4
+    bounds_loss_coef: 0.0001
+"#
+    }
+
+    /// `direct/humanoid/agents/rl_games_ppo_cfg.yaml` (2.3.2): `mixed_precision: True`.
+    pub fn humanoid() -> String {
+        head("[400, 200, 100]", "")
+            + r#"  load_checkpoint: False
+  load_path: ''
+  config:
+    name: humanoid_direct
+    env_name: rlgpu
+    device: 'cuda:0'
+    device_name: 'cuda:0'
+    multi_gpu: False
+    ppo: True
+    mixed_precision: True
+    normalize_input: True
+    normalize_value: True
+    value_bootstrap: True
+    num_actors: -1
+    reward_shaper:
+      scale_value: 0.01
+    normalize_advantage: True
+    gamma: 0.99
+    tau: 0.95
+    learning_rate: 5e-4
+    lr_schedule: adaptive
+    kl_threshold: 0.008
+    score_to_win: 20000
+    max_epochs: 1000
+    save_best_after: 100
+    save_frequency: 50
+    grad_norm: 1.0
+    entropy_coef: 0.0
+    truncate_grads: True
+    e_clip: 0.2
+    horizon_length: 32
+    minibatch_size: 32768
+    mini_epochs: 5
+    critic_coef: 4
+    clip_value: True
+    seq_length: 4
+    bounds_loss_coef: 0.0001
+"#
+    }
+
+    /// `manager_based/drone_arl/track_position_state_based/config/arl_robot_1/agents/
+    /// rl_games_ppo_cfg.yaml` (2.3.2): `use_diagnostics: True`, with its `rnn` block (part 2 of
+    /// issue 13) given by `rnn` (empty for the config without it).
+    pub fn drone(rnn: &str) -> String {
+        head("[256,128,64]", rnn)
+            + r#"  config:
+    env_name: rlgpu
+    device: 'cuda:0'
+    device_name: 'cuda:0'
+    env_config:
+      num_envs: 8192
+    name: arl_robot_1_track_position_state_based
+    reward_shaper:
+      scale_value: 0.1
+    normalize_advantage: True
+    gamma: 0.98
+    tau: 0.95
+    ppo: True
+    learning_rate: 1e-4
+    lr_schedule: adaptive
+    kl_threshold: 0.016
+    save_best_after: 10
+    score_to_win: 100000
+    grad_norm: 1.0
+    entropy_coef: 0
+    truncate_grads: True
+    e_clip: 0.2
+    clip_value: False
+    num_actors: 1024
+    horizon_length: 32
+    minibatch_size: 2048
+    mini_epochs: 4
+    critic_coef: 2
+    normalize_input: True
+    bounds_loss_coef: 0.0001
+    max_epochs: 1500
+    normalize_value: True
+    use_diagnostics: True
+    value_bootstrap: True
+    use_smooth_clamp: False
+    player:
+      render: True
+      deterministic: True
+      games_num: 100000
+"#
+    }
+
+    /// The drone's `network.rnn` block as released.
+    pub const DRONE_RNN: &str = "    rnn:\n        name: gru\n        units: 64\n        layers: 1\n";
+
+    /// A G1 pick task's config built on Isaac Lab (its `agents/rl_games_ppo_cfg.yaml`): the
+    /// deprecated `seq_len`, `schedule_type: standard`, `full_experiment_name`.
+    pub fn g1_pick() -> String {
+        head("[512, 256, 128]", "").replace("clip_actions: 1.0", "clip_observations: 100.0\n    clip_actions: 100.0")
+            + r#"  load_checkpoint: False
+  load_path: ''
+  config:
+    name: G1Pick
+    full_experiment_name: G1Pick
+    device: 'cuda:0'
+    device_name: 'cuda:0'
+    env_name: rlgpu
+    multi_gpu: False
+    ppo: True
+    mixed_precision: False
+    normalize_input: True
+    normalize_value: True
+    value_bootstrap: True
+    num_actors: -1
+    reward_shaper:
+      scale_value: 0.01
+    normalize_advantage: True
+    gamma: 0.99
+    tau: 0.95
+    learning_rate: 3.e-4
+    lr_schedule: adaptive
+    schedule_type: standard
+    kl_threshold: 0.016
+    score_to_win: 100000
+    max_epochs: 10000
+    save_best_after: 50
+    save_frequency: 100
+    print_stats: True
+    grad_norm: 1.0
+    entropy_coef: 0.0
+    truncate_grads: True
+    e_clip: 0.2
+    horizon_length: 32
+    minibatch_size: 28800
+    mini_epochs: 8
+    critic_coef: 4
+    clip_value: True
+    seq_len: 4
+    bounds_loss_coef: 0.0001
+"#
+    }
+}
+
+/// Trains `yaml` for one epoch on Pendulum-v1 with 16 envs and `minibatch` on the CPU, as
+/// Isaac Lab's train.py would with `--device cpu`; returns stdout, stderr and the run folder.
+fn train_isaac_lab(yaml: &str, minibatch: i64) -> (String, String, tempfile::TempDir) {
+    let dir = setup(yaml);
+    let minibatch = format!("params.config.minibatch_size={minibatch}");
+    let extra = [
+        "--device",
+        "cpu",
+        "--num-envs",
+        "16",
+        "--max-iterations",
+        "1",
+        "params.config.env_name=Pendulum-v1",
+        &minibatch,
+    ];
+    let (code, stdout, stderr) = train(&dir, &extra);
+    assert_eq!(code, Some(0), "stdout:\n{stdout}\nstderr:\n{stderr}");
+    assert!(!stderr.contains("unknown key") && !stdout.contains("unknown key"), "keys accepted quietly: {stderr}");
+    assert!(stdout.contains("epoch: 1/1 frames: "), "{stdout}");
+    (stdout, stderr, dir)
+}
+
+/// The bytes of the run's TensorBoard event files.
+fn summaries(dir: &tempfile::TempDir) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    for entry in std::fs::read_dir(dir.path().join("runs/run/summaries")).unwrap().flatten() {
+        if entry.file_name().to_string_lossy().starts_with("events.") {
+            bytes.extend(std::fs::read(entry.path()).unwrap());
+        }
+    }
+    bytes
+}
+
+fn has(haystack: &[u8], needle: &str) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle.as_bytes())
+}
+
+#[test]
+fn isaac_lab_configs_train_one_epoch_as_they_are() {
+    let (stdout, _, dir) = train_isaac_lab(&isaac_lab::quadcopter(), 128);
+    assert!(stdout.contains("epoch: 1/1 frames: 384"), "{stdout}");
+    assert!(!has(&summaries(&dir), "diagnostics/"), "no diagnostics unless asked");
+
+    let (stdout, _, _) = train_isaac_lab(&isaac_lab::humanoid(), 128);
+    let line = "mixed_precision: True, but the device is the CPU: mixed precision is off";
+    assert_eq!(stdout.matches(line).count(), 1, "{stdout}");
+
+    let (_, _, dir) = train_isaac_lab(&isaac_lab::drone(""), 128);
+    let events = summaries(&dir);
+    for tag in ["diagnostics/exp_var", "diagnostics/rms_value/mean", "diagnostics/rms_value/var"] {
+        assert!(has(&events, tag), "{tag} missing");
+    }
+    assert!((0..4).all(|k| has(&events, &format!("diagnostics/clip_frac/{k}"))));
+
+    let (stdout, _, _) = train_isaac_lab(&isaac_lab::g1_pick(), 128);
+    assert_eq!(stdout.matches("WARNING: seq_len is deprecated, use seq_length instead").count(), 1, "{stdout}");
+}
+
+#[test]
+fn an_isaac_lab_config_names_every_refused_key_in_one_error() {
+    let yaml = isaac_lab::drone(isaac_lab::DRONE_RNN)
+        .replace("    use_diagnostics: True\n", "    use_diagnostics: True\n    central_value_config:\n      minibatch_size: 2048\n      network:\n        name: actor_critic\n        central_value: True\n");
+    let dir = setup(&yaml);
+    let extra = ["--device", "cpu", "--num-envs", "16", "--max-iterations", "1", "params.config.env_name=Pendulum-v1"];
+    let (code, _, stderr) = train(&dir, &extra);
+    assert_eq!(code, Some(1), "{stderr}");
+    let line = last_error(&stderr);
+    assert!(
+        line.contains(
+            "not supported yet by a2c_continuous: params.network.rnn (an RNN), params.config.central_value_config (an asymmetric critic)"
+        ),
+        "{stderr}"
+    );
+}

@@ -21,6 +21,42 @@ pub fn unsupported(path: &str, what: &str) -> PluginError {
     PluginError::new(ErrorKind::Unsupported, format!("{path}: {what} is not supported yet by a2c_continuous"))
 }
 
+/// The "not supported yet" keys of one config, collected so one error names them all.
+#[derive(Debug, Default)]
+pub struct Refusals(Vec<(String, String)>);
+
+impl Refusals {
+    /// Records that the key at `path` asks for `what`, which is not implemented.
+    pub fn refuse(&mut self, path: impl Into<String>, what: impl Into<String>) {
+        self.0.push((path.into(), what.into()));
+    }
+
+    /// Records `section.key` when that feature is switched on ([`Section::enabled`]).
+    pub fn check(&mut self, section: &Section<'_>, key: &str, what: &str) {
+        if section.enabled(key) {
+            self.refuse(section.key_path(key), what);
+        }
+    }
+
+    /// The refused key paths, in the order they were found.
+    pub fn paths(&self) -> Vec<&str> {
+        self.0.iter().map(|(p, _)| p.as_str()).collect()
+    }
+
+    /// `Ok` when nothing was refused, else one [`ErrorKind::Unsupported`] line listing every key:
+    /// `not supported yet by a2c_continuous: <path> (<what>), <path> (<what>)`.
+    pub fn into_result(self) -> ConfigResult<()> {
+        if self.0.is_empty() {
+            return Ok(());
+        }
+        let list: Vec<String> = self.0.iter().map(|(path, what)| format!("{path} ({what})")).collect();
+        Err(PluginError::new(
+            ErrorKind::Unsupported,
+            format!("not supported yet by a2c_continuous: {}", list.join(", ")),
+        ))
+    }
+}
+
 /// A JSON object and the key path that leads to it, for error messages.
 #[derive(Clone)]
 pub struct Section<'a> {
@@ -179,18 +215,21 @@ impl<'a> Section<'a> {
         self.opt_str(key)?.ok_or_else(|| config_error(&self.key_path(key), "required key is missing"))
     }
 
-    /// Refuses a feature that is switched on (present, not null, not false/0/empty).
-    pub fn refuse_if_enabled(&self, key: &str, what: &str) -> ConfigResult<()> {
-        let enabled = match self.get(key) {
-            None => false,
+    /// Whether a feature key is switched on (present, not null, not false/0/empty/`None`).
+    pub fn enabled(&self, key: &str) -> bool {
+        match self.get(key) {
+            None | Some(Value::Null) => false,
             Some(Value::Bool(b)) => *b,
             Some(Value::String(s)) => !(s.is_empty() || s.eq_ignore_ascii_case("false") || s == "None"),
             Some(Value::Object(m)) => !m.is_empty(),
             Some(Value::Array(a)) => !a.is_empty(),
             Some(Value::Number(n)) => n.as_f64() != Some(0.0),
-            Some(Value::Null) => false,
-        };
-        if enabled {
+        }
+    }
+
+    /// Refuses a feature that is switched on ([`Section::enabled`]).
+    pub fn refuse_if_enabled(&self, key: &str, what: &str) -> ConfigResult<()> {
+        if self.enabled(key) {
             return Err(unsupported(&self.key_path(key), what));
         }
         Ok(())

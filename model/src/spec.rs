@@ -1,10 +1,10 @@
 //! `params.network` → a typed network description (spec §3.3 and §5).
 //!
 //! Today only `actor_critic` with an MLP and a continuous head is built. The `rnn` and `cnn`
-//! blocks are refused here, in [`NetworkConfig::parse`], and will become optional fields of
+//! blocks are refused here, in [`NetworkConfig::refusals`], and will become optional fields of
 //! [`NetworkConfig`]; a central value network (`central_value_config.network`) is the same block
 //! at another key path, which [`Section`] carries.
-use crate::section::{config_error, parse_number, unsupported, ConfigResult, Section};
+use crate::section::{config_error, parse_number, ConfigResult, Refusals, Section};
 use rlhost_sdk::api::{ConfigKey, ValueType};
 use serde_json::Value;
 
@@ -260,27 +260,44 @@ pub struct NetworkConfig {
 }
 
 impl NetworkConfig {
-    /// Parses `params.network` (or the same block at another path).
-    pub fn parse(network: &Section<'_>) -> ConfigResult<Self> {
+    /// Records every key of this block that asks for a feature not implemented yet (the rnn
+    /// and cnn towers, normalisation, D2RL, another network or a discrete space).
+    pub fn refusals(network: &Section<'_>, out: &mut Refusals) -> ConfigResult<()> {
         let name = network.str_req("name")?;
         if name != "actor_critic" {
-            return Err(unsupported(&network.key_path("name"), &format!("network '{name}' (only actor_critic)")));
+            out.refuse(network.key_path("name"), format!("network '{name}', only actor_critic"));
         }
         // The places where recurrent and convolutional towers will be read.
-        network.refuse_if_enabled("rnn", "an RNN (rnn)")?;
-        network.refuse_if_enabled("cnn", "a CNN tower (cnn)")?;
+        out.check(network, "rnn", "an RNN");
+        out.check(network, "cnn", "a CNN tower");
         if let Some(norm) = network.opt_str("normalization")? {
             if norm != "None" && !norm.is_empty() {
-                return Err(unsupported(&network.key_path("normalization"), &format!("normalization '{norm}'")));
+                out.refuse(network.key_path("normalization"), format!("normalization '{norm}'"));
             }
         }
+        if let Some(mlp) = network.child("mlp")? {
+            out.check(&mlp, "d2rl", "the D2RL MLP");
+        }
+        if let Some(space) = network.child("space")? {
+            for key in ["discrete", "multi_discrete"] {
+                if space.has(key) {
+                    out.refuse(space.key_path(key), "a discrete action space");
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Parses `params.network` (or the same block at another path); refused features are
+    /// reported together in one error ([`NetworkConfig::refusals`]).
+    pub fn parse(network: &Section<'_>) -> ConfigResult<Self> {
+        let mut refused = Refusals::default();
+        Self::refusals(network, &mut refused)?;
+        refused.into_result()?;
         let mlp = MlpSpec::parse(&network.child_req("mlp")?)?;
         let value_activation =
             Activation::parse(&network.key_path("value_activation"), network.opt_str("value_activation")?)?;
         let space = network.child_req("space")?;
-        if space.has("discrete") || space.has("multi_discrete") {
-            return Err(unsupported(space.path(), "a discrete action space"));
-        }
         let head = ContinuousHead::parse(&space.child_req("continuous")?)?;
         Ok(NetworkConfig { separate: network.bool_or("separate", false)?, mlp, value_activation, head })
     }

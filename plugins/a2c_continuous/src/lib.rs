@@ -9,6 +9,7 @@
 //!   time-out bootstrap (§4.3–4.4); [`gae`]: advantages (§4.5).
 //! - [`update`]: dataset preparation and the minibatch loop (§4.6–4.9) with the [`losses`], the
 //!   [`adam`] optimiser and the LR [`schedule`] (§4.10).
+//! - [`diagnostics`]: rl_games' `use_diagnostics` scalars (§7.3).
 //! - [`meters`]: episode statistics (§4.13).
 //! - [`agent`]: the epoch loop, logging, checkpoint triggers, save/restore.
 //!
@@ -19,6 +20,7 @@
 pub mod adam;
 pub mod agent;
 pub mod config;
+pub mod diagnostics;
 pub mod gae;
 pub mod losses;
 pub mod meters;

@@ -2,6 +2,7 @@
 //! contiguous minibatches, one Adam step each.
 use crate::adam::Adam;
 use crate::config::{PpoConfig, ScheduleType};
+use crate::diagnostics::{Diagnostics, DiagnosticsStats};
 use crate::losses::{actor_loss, bound_loss, critic_loss, policy_kl};
 use crate::rollout::Rollout;
 use crate::schedule::Scheduler;
@@ -78,7 +79,7 @@ pub fn prepare_batch(rollout: &Rollout, model: &mut Model, cfg: &PpoConfig) -> B
 }
 
 /// Epoch means of the logged quantities.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct UpdateStats {
     pub a_loss: f64,
     pub c_loss: f64,
@@ -88,6 +89,8 @@ pub struct UpdateStats {
     pub kl: f64,
     /// LR used by the last minibatch (before its own scheduler update; quirk 7).
     pub last_lr: f64,
+    /// `use_diagnostics`: rl_games' diagnostics of this epoch.
+    pub diagnostics: Option<DiagnosticsStats>,
 }
 
 /// Optimiser, scheduler and the scheduled coefficients.
@@ -121,11 +124,12 @@ impl Trainer {
         let mut all: Vec<MinibatchLosses> = Vec::new();
         let mut mini_epoch_kls: Vec<Tensor> = Vec::new();
         let mut last_lr = self.adam.lr;
+        let mut diagnostics = cfg.use_diagnostics.then(Diagnostics::default);
         for mini_epoch in 0..cfg.mini_epochs {
             let mut kls = Vec::new();
             for i in 0..cfg.num_minibatches() {
                 last_lr = self.adam.lr;
-                let losses = self.train_minibatch(model, batch, i * m, m, cfg).map_err(|what| {
+                let losses = self.train_minibatch(model, batch, i * m, m, cfg, diagnostics.as_mut()).map_err(|what| {
                     PluginError::new(
                         ErrorKind::NonFinite,
                         format!(
@@ -147,6 +151,9 @@ impl Trainer {
             }
             // ScheduleType::StandardEpoch: never updates the LR (quirk 7).
             mini_epoch_kls.push(mean_kl);
+            if let Some(d) = diagnostics.as_mut() {
+                d.mini_epoch();
+            }
         }
         let mean = |f: &dyn Fn(&MinibatchLosses) -> &Tensor| -> Tensor {
             Tensor::stack(&all.iter().map(|l| f(l).shallow_clone()).collect::<Vec<_>>(), 0).mean(Kind::Float)
@@ -165,7 +172,15 @@ impl Trainer {
         .to_device(Device::Cpu);
         let mut v = [0f64; 5];
         summary.copy_data(&mut v, 5);
-        Ok(UpdateStats { a_loss: v[0], c_loss: v[1], entropy: v[2], b_loss: v[3], kl: v[4], last_lr })
+        Ok(UpdateStats {
+            a_loss: v[0],
+            c_loss: v[1],
+            entropy: v[2],
+            b_loss: v[3],
+            kl: v[4],
+            last_lr,
+            diagnostics: diagnostics.as_mut().map(Diagnostics::finish),
+        })
     }
 
     fn schedule(&mut self, epoch: u64, frame: u64, kl: f64) {
@@ -183,6 +198,7 @@ impl Trainer {
         start: i64,
         len: i64,
         cfg: &PpoConfig,
+        diagnostics: Option<&mut Diagnostics>,
     ) -> Result<MinibatchLosses, &'static str> {
         let rows = |t: &Tensor| t.narrow(0, start, len);
         let out = model.forward_train(&rows(&batch.obs));
@@ -223,6 +239,10 @@ impl Trainer {
         // is measured against this one.
         rows(&batch.mu).copy_(&mu);
         rows(&batch.sigma).copy_(&sigma);
+        if let Some(d) = diagnostics {
+            let (values, returns, old) = (rows(&batch.old_values), rows(&batch.returns), rows(&batch.old_neglogp));
+            d.mini_batch(&values, &returns, &neglogp, &old, cfg.e_clip);
+        }
         Ok(MinibatchLosses {
             a_loss: a_loss.detach(),
             c_loss: c_loss.detach(),

@@ -239,7 +239,6 @@ fn config_errors_name_the_key() {
     let cases: Vec<(&str, serde_json::Value, ErrorKind, &str)> = vec![
         ("/config/minibatch_size", 100.into(), ErrorKind::Config, "params.config.minibatch_size"),
         ("/config/gamma", "abc".into(), ErrorKind::Config, "params.config.gamma"),
-        ("/config/mixed_precision", true.into(), ErrorKind::Unsupported, "params.config.mixed_precision"),
         (
             "/config/central_value_config",
             serde_json::json!({"network": {}}),

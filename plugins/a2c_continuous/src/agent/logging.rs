@@ -1,6 +1,7 @@
 //! The console line (spec §7.1), TensorBoard scalars (§7.2) and the host's epoch progress.
 use super::epoch::EpochStats;
 use super::PpoAgent;
+use crate::diagnostics::DiagnosticsStats;
 use abi_stable::std_types::{RSlice, RString};
 use rlhost_sdk::api::{EpochProgress, Scalar};
 
@@ -45,6 +46,9 @@ impl PpoAgent {
         if self.cfg.bounds_loss_coef.is_some() {
             scalars.push(("losses/bounds_loss", x, s.update.b_loss));
         }
+        if let Some(d) = &s.update.diagnostics {
+            self.diagnostics_scalars(d, &mut scalars);
+        }
         if !self.meters.rewards.is_empty() {
             let t = self.phase_times.total as i64;
             for (tag, meter) in [
@@ -69,6 +73,22 @@ impl PpoAgent {
             fps_total,
             mean_reward: self.mean_reward().unwrap_or(f64::NAN),
         });
+    }
+}
+
+impl PpoAgent {
+    /// `PpoDiagnostics.send_info` (spec §7.3), x = epoch: clip fraction per mini-epoch, explained
+    /// variance and, with `normalize_value`, the value normaliser's mean and variance.
+    fn diagnostics_scalars(&self, d: &DiagnosticsStats, scalars: &mut Vec<(&'static str, i64, f64)>) {
+        let epoch = self.epoch as i64;
+        if let Some(rms) = &self.model.value_rms {
+            scalars.push(("diagnostics/rms_value/mean", epoch, rms.mean.double_value(&[0])));
+            scalars.push(("diagnostics/rms_value/var", epoch, rms.var.double_value(&[0])));
+        }
+        scalars.push(("diagnostics/exp_var", epoch, d.exp_var));
+        for (mini_epoch, frac) in d.clip_frac.iter().enumerate() {
+            scalars.push((leak(format!("diagnostics/clip_frac/{mini_epoch}")), epoch, *frac));
+        }
     }
 }
 

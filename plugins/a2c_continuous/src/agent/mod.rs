@@ -76,8 +76,9 @@ impl PpoAgent {
         // The host seeded libtorch with `args.seed` (rl_games' Runner does `torch.manual_seed`
         // before building the agent): the construction draws below are rl_games' draws.
         let AlgoArgs { params_json, env, observer, run_dir, device, seed: _ } = args;
+        let device = tch_device(device)?;
         let mut warnings = Vec::new();
-        let params = Params::parse(params_json.as_str(), &mut |w| warnings.push(w))?;
+        let params = Params::parse_on(params_json.as_str(), device, &mut |w| warnings.push(w))?;
         for w in &warnings {
             observer.message(w.as_str().into());
         }
@@ -122,7 +123,6 @@ impl PpoAgent {
         if action_dim == 0 {
             return Err(PluginError::new(ErrorKind::Shape, "environment has no action dimensions"));
         }
-        let device = tch_device(device)?;
         let obs = info.policy_observation().ok_or_else(|| PluginError::new(ErrorKind::Shape, "no observations"))?;
         if obs.dtype != rlhost_sdk::api::DlDataType::F32 {
             return Err(PluginError::new(

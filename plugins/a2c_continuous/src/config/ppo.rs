@@ -4,8 +4,9 @@
 //! Values are read through [`rlhost_model::section`], so numbers may be strings and booleans
 //! `"True"` or 0/1, exactly as every other rlhost plugin reads them.
 use super::network::NetworkConfig;
-use rlhost_model::section::{config_error, unsupported, ConfigResult, Section};
+use rlhost_model::section::{config_error, ConfigResult, Refusals, Section};
 use serde_json::Value;
+use tch::Device;
 
 /// `reward_shaper`: `r' = clamp((r + shift)·scale, min, max)`, then `ln` if `log_val` (spec §4.4).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -92,6 +93,11 @@ pub struct PpoConfig {
     pub epochs_between_resets: i64,
     pub freeze_critic: bool,
     pub seq_length: i64,
+    /// `mixed_precision` as configured; on the CPU rl_games (torch) runs it in float32, and so
+    /// does this plugin; on CUDA it is refused (bf16 autocast is not implemented yet).
+    pub mixed_precision: bool,
+    /// `use_diagnostics`: rl_games' `PpoDiagnostics` scalars (spec §7.3).
+    pub use_diagnostics: bool,
 }
 
 impl PpoConfig {
@@ -105,9 +111,20 @@ impl PpoConfig {
         self.batch_size() / self.minibatch_size
     }
 
-    /// Parses `params.config`; `warn` receives notes such as the linear-schedule fallback.
-    pub fn parse(config: Section<'_>, warn: &mut dyn FnMut(String)) -> ConfigResult<Self> {
-        refuse_unsupported(&config)?;
+    /// Parses `params.config` for training on `device`; `warn` receives notes such as the
+    /// linear-schedule fallback. Every refused key is reported in one error.
+    pub fn parse(config: Section<'_>, device: Device, warn: &mut dyn FnMut(String)) -> ConfigResult<Self> {
+        let mut refused = Refusals::default();
+        Self::refusals(&config, device, &mut refused);
+        refused.into_result()?;
+        let mixed_precision = config.bool_or("mixed_precision", false)?;
+        if mixed_precision {
+            warn(MIXED_PRECISION_OFF_ON_CPU.into());
+        }
+        if config.has("seq_len") {
+            // rl_games 1.6.5 (`a2c_common.py`) only warns: seq_len's value is never read.
+            warn("WARNING: seq_len is deprecated, use seq_length instead".into());
+        }
         let name = config.str_req("name")?.to_string();
         let num_actors = config.positive_req("num_actors")?;
         let horizon_length = config.positive_req("horizon_length")?;
@@ -257,24 +274,32 @@ impl PpoConfig {
             epochs_between_resets: config.i64_or("epochs_between_resets", 0)?,
             freeze_critic: config.bool_or("freeze_critic", false)?,
             seq_length,
+            mixed_precision,
+            use_diagnostics: config.bool_or("use_diagnostics", false)?,
         })
+    }
+
+    /// Records the rl_games features of `params.config` that change the algorithm and are not
+    /// implemented here (mixed precision only on CUDA: on the CPU it is float32, as rl_games).
+    pub fn refusals(config: &Section<'_>, device: Device, out: &mut Refusals) {
+        out.check(config, "central_value_config", "an asymmetric critic");
+        if device.is_cuda() {
+            out.check(config, "mixed_precision", "bf16 mixed precision on a CUDA device");
+        }
+        out.check(config, "normalize_rms_advantage", "the EMA advantage normaliser");
+        out.check(config, "multi_gpu", "multi-GPU training");
+        out.check(config, "self_play_config", "self-play");
+        out.check(config, "population_based_training", "population-based training");
+        out.check(config, "stop_fn", "a custom stop function");
+        out.check(config, "env_info", "an injected env_info");
+        out.check(config, "vec_env", "an injected vec_env");
     }
 }
 
-/// rl_games features that change the algorithm and are not implemented here.
-fn refuse_unsupported(config: &Section<'_>) -> ConfigResult<()> {
-    config.refuse_if_enabled("central_value_config", "an asymmetric critic (central_value_config)")?;
-    config.refuse_if_enabled("mixed_precision", "bf16 mixed precision (mixed_precision: true)")?;
-    config.refuse_if_enabled("normalize_rms_advantage", "the EMA advantage normaliser (normalize_rms_advantage)")?;
-    config.refuse_if_enabled("multi_gpu", "multi-GPU training (multi_gpu)")?;
-    config.refuse_if_enabled("self_play_config", "self-play (self_play_config)")?;
-    config.refuse_if_enabled("population_based_training", "population-based training")?;
-    config.refuse_if_enabled("use_diagnostics", "diagnostics scalars (use_diagnostics)")?;
-    config.refuse_if_enabled("stop_fn", "a custom stop function (stop_fn)")?;
-    config.refuse_if_enabled("env_info", "an injected env_info")?;
-    config.refuse_if_enabled("vec_env", "an injected vec_env")?;
-    Ok(())
-}
+/// The one line `mixed_precision: True` gives on the CPU, where rl_games' torch disables CUDA
+/// autocast and the GradScaler (with a warning) and trains in float32.
+pub const MIXED_PRECISION_OFF_ON_CPU: &str =
+    "mixed_precision: True, but the device is the CPU: mixed precision is off (torch disables CUDA autocast and the GradScaler there, as in rl_games), training in float32";
 
 /// The whole parsed `params` block.
 #[derive(Debug, Clone)]
@@ -286,8 +311,14 @@ pub struct Params {
 }
 
 impl Params {
-    /// Parses the JSON text of `params`.
+    /// Parses the JSON text of `params` for training on the CPU.
     pub fn parse(json: &str, warn: &mut dyn FnMut(String)) -> ConfigResult<Self> {
+        Params::parse_on(json, Device::Cpu, warn)
+    }
+
+    /// Parses the JSON text of `params` for training on `device`; every refused key of the
+    /// model, network and config blocks is reported in one error.
+    pub fn parse_on(json: &str, device: Device, warn: &mut dyn FnMut(String)) -> ConfigResult<Self> {
         let raw: Value =
             serde_json::from_str(json).map_err(|e| config_error("params", format!("invalid JSON: {e}")))?;
         let params = Section::new("params", &raw)?;
@@ -301,21 +332,22 @@ impl Params {
             .section("model", "params.model")?
             .ok_or_else(|| config_error("params.model", "required key is missing"))?;
         let model_name = model.str_req("name")?;
-        if model_name != "continuous_a2c_logstd" {
-            return Err(unsupported(
-                "params.model.name",
-                &format!("model '{model_name}' (only continuous_a2c_logstd)"),
-            ));
-        }
         let network = params
             .section("network", "params.network")?
             .ok_or_else(|| config_error("params.network", "required key is missing"))?;
         let config = params
             .section("config", "params.config")?
             .ok_or_else(|| config_error("params.config", "required key is missing"))?;
+        let mut refused = Refusals::default();
+        if model_name != "continuous_a2c_logstd" {
+            refused.refuse("params.model.name", format!("model '{model_name}', only continuous_a2c_logstd"));
+        }
+        NetworkConfig::refusals(&network, &mut refused)?;
+        PpoConfig::refusals(&config, device, &mut refused);
+        refused.into_result()?;
         Ok(Params {
             network: NetworkConfig::parse(&network)?,
-            config: PpoConfig::parse(config, warn)?,
+            config: PpoConfig::parse(config, device, warn)?,
             raw: raw.clone(),
         })
     }
