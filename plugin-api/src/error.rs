@@ -86,7 +86,7 @@ impl PluginError {
 
     /// The category; a kind added by a later 2.x reads as [`ErrorKind::Other`].
     pub fn kind(&self) -> ErrorKind {
-        self.kind_ne.as_enum().map(|k| *k).unwrap_or(ErrorKind::Other)
+        self.kind_ne.as_enum().copied().unwrap_or(ErrorKind::Other)
     }
 
     /// Replaces the detail text.
