@@ -70,16 +70,25 @@ pub struct Rollout {
 
 impl Rollout {
     /// Draws and discards the exploration noise of `epochs` rollouts, so a restored agent continues
-    /// libtorch's generator where an uninterrupted run would be (resume exactness).
+    /// libtorch's generator where an uninterrupted run would be (the fallback for checkpoints
+    /// without a saved generator state). Polls `stop` every 1024 draws; `false` when it stopped.
     ///
     /// It mirrors the consumption of `Model::act` (one (N, A) standard-normal draw per step) and
     /// `Model::value` (one more for the bootstrap): horizon + 1 draws per epoch.
-    pub fn skip_noise(&self, epochs: u64) {
+    pub fn skip_noise(&self, epochs: u64, stop: &dyn Fn() -> bool) -> bool {
         let step_noise = self.buf.actions.get(0);
-        let horizon = self.buf.actions.size()[0] as u64;
-        for _ in 0..epochs * (horizon + 1) {
+        for i in 0..epochs * (self.horizon() + 1) {
+            if i % 1024 == 0 && stop() {
+                return false;
+            }
             let _ = step_noise.randn_like();
         }
+        true
+    }
+
+    /// Steps per rollout (H).
+    pub fn horizon(&self) -> u64 {
+        self.buf.actions.size()[0] as u64
     }
 
     /// Allocates everything for `horizon` steps of `env`'s batch on `device`.

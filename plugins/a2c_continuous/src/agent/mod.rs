@@ -3,10 +3,12 @@
 //! - [`epoch`]: the `train()` loop and one epoch (rollout, GAE, update);
 //! - [`logging`]: the console line and TensorBoard scalars (§7);
 //! - [`checkpoints`]: checkpoint triggers (§4.14), metadata, save and restore (§6, `CHECKPOINT.md`
-//!   in `rlhost-model`).
+//!   in `rlhost-model`);
+//! - [`rng`]: the exploration noise's generator state across checkpoints.
 mod checkpoints;
 mod epoch;
 mod logging;
+pub mod rng;
 
 use crate::adam::Adam;
 use crate::config::{Params, PpoConfig};

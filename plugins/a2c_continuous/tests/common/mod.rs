@@ -268,3 +268,29 @@ pub fn assert_same_state(a: &PpoAgent, b: &PpoAgent) {
         );
     }
 }
+
+/// Rewrites checkpoint `src` into `dst`: `meta` edits the metadata; `edit` sees each tensor's
+/// name and bytes, may change the bytes, and returns whether to keep the tensor.
+pub fn patch_checkpoint(
+    src: &Path,
+    dst: &Path,
+    meta: impl FnOnce(&mut std::collections::HashMap<String, String>),
+    edit: impl Fn(&str, &mut Vec<u8>) -> bool,
+) {
+    use safetensors::tensor::TensorView;
+    let bytes = std::fs::read(src).unwrap();
+    let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    let (_, header) = safetensors::SafeTensors::read_metadata(&bytes).unwrap();
+    let mut metadata = header.metadata().clone().unwrap();
+    meta(&mut metadata);
+    let mut owned = Vec::new();
+    for (name, view) in st.tensors() {
+        let mut data = view.data().to_vec();
+        if edit(&name, &mut data) {
+            owned.push((name, view.dtype(), view.shape().to_vec(), data));
+        }
+    }
+    let views: Vec<(String, TensorView)> =
+        owned.iter().map(|(n, d, s, b)| (n.clone(), TensorView::new(*d, s.clone(), b).unwrap())).collect();
+    std::fs::write(dst, safetensors::serialize(views, Some(metadata)).unwrap()).unwrap();
+}
