@@ -119,6 +119,9 @@ impl PpoAgent {
                 ),
             ));
         };
+        if cfg.clip_actions {
+            crate::config::ranges::check_action_bounds(action_low, action_high)?;
+        }
         let (action_low, action_high) = (action_low.to_vec(), action_high.to_vec());
         let action_dim = action_low.len() as i64;
         if action_dim == 0 {

@@ -39,6 +39,10 @@ pub struct ReachEnv {
     pub episodes: Vec<u64>,
     /// Rewards become NaN after this many steps (for the non-finite test).
     pub nan_after: Option<u64>,
+    /// NaN observations after this many steps.
+    pub nan_obs_after: Option<u64>,
+    /// The action space's (low, high); (-2, 2) by default.
+    pub bounds: (f32, f32),
     pub total_steps: u64,
 }
 
@@ -53,6 +57,8 @@ impl ReachEnv {
             steps: vec![0; n],
             episodes: vec![0; n],
             nan_after: None,
+            nan_obs_after: None,
+            bounds: (-2.0, 2.0),
             total_steps: 0,
         }
     }
@@ -81,8 +87,8 @@ impl NativeVecEnv for ReachEnv {
             num_envs: self.n as u32,
             observations: RVec::from(vec![TensorSpec::float32("obs", &[2], vec![-3.0, -3.0], vec![3.0, 3.0])]),
             action_space: ActionSpace_NE::new(ActionSpace::Box {
-                low: RVec::from(vec![-2.0f32]),
-                high: RVec::from(vec![2.0f32]),
+                low: RVec::from(vec![self.bounds.0]),
+                high: RVec::from(vec![self.bounds.1]),
             }),
             agents: 1,
             value_size: 1,
@@ -117,6 +123,9 @@ impl NativeVecEnv for ReachEnv {
             }
         }
         out.obs_mut(0).copy_(&self.obs());
+        if self.nan_obs_after.is_some_and(|k| self.total_steps > k) {
+            let _ = out.obs_mut(0).get(self.n as i64 - 1).get(1).fill_(f64::NAN);
+        }
         out.rewards_mut().copy_(&Tensor::from_slice(&rewards));
         out.truncated_mut().copy_(&Tensor::from_slice(&truncated));
         let _ = out.terminated_mut().fill_(0);
