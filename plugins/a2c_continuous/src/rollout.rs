@@ -24,6 +24,8 @@ pub struct RolloutBuffers {
     pub sigmas: Tensor,
     /// Shaped (+ bootstrap) rewards (H, N).
     pub rewards: Tensor,
+    /// The environment's rewards as returned (H, N), for the non-finite check.
+    pub raw_rewards: Tensor,
     /// Done flag produced by the previous step (H, N), float32.
     pub dones: Tensor,
     /// Per step: [finished episodes, Σ raw return, Σ shaped return, Σ length] of the finished ones (H, 4).
@@ -111,6 +113,7 @@ impl Rollout {
                 mus: f32_zeros(vec![horizon, n, a]),
                 sigmas: f32_zeros(vec![horizon, n, a]),
                 rewards: f32_zeros(vec![horizon, n]),
+                raw_rewards: f32_zeros(vec![horizon, n]),
                 dones: f32_zeros(vec![horizon, n]),
                 episode_sums: f32_zeros(vec![horizon, 4]),
             },
@@ -174,6 +177,7 @@ impl Rollout {
                 shaped += &value * cfg.gamma * &truncated;
             }
             self.buf.rewards.get(t).copy_(&shaped);
+            self.buf.raw_rewards.get(t).copy_(&rewards);
             self.track_episodes(t, &rewards, &shaped, &dones);
             self.carry.obs.copy_(self.step.obs(self.obs_group));
             self.carry.dones.copy_(&dones);
@@ -209,13 +213,17 @@ impl Rollout {
         let _ = ep.g_mul_(&keep.unsqueeze(1));
     }
 
-    /// The per-step episode sums of the last rollout, read to the host once per epoch.
-    pub fn episode_sums(&self) -> Vec<[f32; 4]> {
-        let flat = self.buf.episode_sums.to_device(Device::Cpu).contiguous().view([-1]);
+    /// The per-step episode sums of the last rollout and whether all of it was finite
+    /// ([`crate::nonfinite::all_finite`]), read to the host together: one sync per epoch.
+    pub fn epoch_readout(&self) -> (Vec<[f32; 4]>, bool) {
+        let flat = Tensor::cat(&[self.buf.episode_sums.view([-1]), crate::nonfinite::all_finite(self).view([1])], 0)
+            .to_device(Device::Cpu)
+            .contiguous();
         let mut values = vec![0f32; flat.numel()];
         let n = values.len();
         flat.copy_data(&mut values, n);
-        values.chunks_exact(4).map(|c| [c[0], c[1], c[2], c[3]]).collect()
+        let finite = values.pop() == Some(1.0);
+        (values.chunks_exact(4).map(|c| [c[0], c[1], c[2], c[3]]).collect(), finite)
     }
 }
 
