@@ -92,7 +92,7 @@ fn main() {
         let truncated = step.truncated().to_kind(Kind::Float);
         let terminated = step.terminated().to_kind(Kind::Float);
         truncs += truncated.sum(Kind::Float).double_value(&[]);
-        let mut shaped = shape_reward(&step.rewards(), &cfg.reward_shaper);
+        let mut shaped = shape_reward(step.rewards(), &cfg.reward_shaper);
         if cfg.value_bootstrap {
             shaped += &value * cfg.gamma * &truncated;
         }
@@ -169,7 +169,7 @@ fn main() {
         env3.step(&(action.clamp(-1.0, 1.0) * 2.0), &step).unwrap();
         let truncated = step.truncated().to_kind(Kind::Float);
         let terminated = step.terminated().to_kind(Kind::Float);
-        let mut shaped = shape_reward(&step.rewards(), &cfg.reward_shaper);
+        let mut shaped = shape_reward(step.rewards(), &cfg.reward_shaper);
         shaped += &value * cfg.gamma * &truncated;
         b_rewards.push(shaped);
         obs = step.obs(0).copy();

@@ -167,7 +167,8 @@ fn non_finite_state_and_absurd_counters_are_refused_naming_them() {
             true
         }
     };
-    let cases: Vec<(Box<dyn Fn(&Path, &Path)>, &str)> = vec![
+    type Patch<'a> = Box<dyn Fn(&Path, &Path) + 'a>;
+    let cases: Vec<(Patch, &str)> = vec![
         (
             Box::new(|s: &Path, d: &Path| {
                 patch_checkpoint(s, d, |_| {}, nan_in("a2c_network.mu.weight", f32::NAN.to_le_bytes().to_vec()))
