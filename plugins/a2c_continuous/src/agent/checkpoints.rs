@@ -105,7 +105,7 @@ impl PpoAgent {
             tensors.push((checkpoint::ENV_STATE.into(), Tensor::from_slice(&env_state)));
         }
         match rng::saved_state(self.device) {
-            Ok((state, _)) => tensors.push((GENERATOR_STATE.into(), state)),
+            Ok(state) => tensors.push((GENERATOR_STATE.into(), state)),
             Err(why) => self.say(&format!("checkpoint '{}' without {GENERATOR_STATE}: {why}", path.display())),
         }
         if !self.needs_reset {

@@ -23,10 +23,10 @@ pub fn device_kind(device: Device) -> &'static str {
     }
 }
 
-/// The tensor and metadata value to save, or why the state could not be read.
-pub fn saved_state(device: Device) -> Result<(Tensor, String), String> {
+/// The [`GENERATOR_STATE`] tensor to save, or why the state could not be read.
+pub fn saved_state(device: Device) -> Result<Tensor, String> {
     let bytes = rlhost_torch_shim::generator_state(device).map_err(|e| e.to_string())?;
-    Ok((Tensor::from_slice(&bytes), device_kind(device).to_string()))
+    Ok(Tensor::from_slice(&bytes))
 }
 
 /// How a restore puts the generator back.
