@@ -305,6 +305,46 @@ impl LoadedCheckpoint {
         })?
     }
 
+    /// The shape of tensor `name`.
+    pub fn shape(&self, name: &str) -> Result<Vec<i64>, PluginError> {
+        self.view(name, |v| v.shape().iter().map(|&s| s as i64).collect())
+    }
+
+    /// Fails naming tensor `name` when `t` holds a NaN or an infinity (one host sync).
+    pub fn check_finite(&self, name: &str, t: &Tensor) -> Result<(), PluginError> {
+        let flat = t.detach().flatten(0, -1);
+        if flat.numel() == 0 || flat.isfinite().all().int64_value(&[]) != 0 {
+            return Ok(());
+        }
+        let at = flat.isfinite().logical_not().nonzero().int64_value(&[0, 0]);
+        let value = flat.double_value(&[at]);
+        Err(self.error(format!("tensor '{name}' holds a non-finite value ({value} at flat index {at})")))
+    }
+
+    /// Fails naming tensor `name` (a variance) when `t` holds a negative value.
+    pub fn check_variance(&self, name: &str, t: &Tensor) -> Result<(), PluginError> {
+        let min = t.min().double_value(&[]);
+        if min < 0.0 {
+            return Err(self.error(format!("tensor '{name}' holds a negative variance ({min})")));
+        }
+        Ok(())
+    }
+
+    /// Fails naming tensor `name` (a normaliser's count) unless `count` is finite and positive.
+    pub fn check_count(&self, name: &str, count: f64) -> Result<(), PluginError> {
+        if !(count.is_finite() && count > 0.0) {
+            return Err(self.error(format!("tensor '{name}' must be a finite count > 0, got {count}")));
+        }
+        Ok(())
+    }
+
+    /// Tensor `name` as [`LoadedCheckpoint::tensor`] reads it, refused when not finite.
+    pub fn finite_tensor(&self, name: &str, kind: Kind, shape: &[i64], device: Device) -> Result<Tensor, PluginError> {
+        let t = self.tensor(name, kind, shape, device)?;
+        self.check_finite(name, &t)?;
+        Ok(t)
+    }
+
     /// Tensor `name` as raw bytes of any dtype, if present.
     pub fn raw_bytes(&self, name: &str) -> Option<Vec<u8>> {
         self.view(name, |v| v.data().to_vec()).ok()

@@ -85,16 +85,19 @@ impl Model {
         // Read and check everything before writing anything.
         let mut loaded = Vec::with_capacity(params.len());
         for (name, p) in params {
-            let stored = ckpt.tensor(&name, Kind::Float, &p.size(), device)?;
+            let stored = ckpt.finite_tensor(&name, Kind::Float, &p.size(), device)?;
             loaded.push((p, stored));
         }
         let obs_rms = if normalize_input {
-            let stat = |what: &str| ckpt.tensor(&format!("{OBS_RMS}.{what}"), Kind::Double, obs_shape, device);
+            let stat = |what: &str| ckpt.finite_tensor(&format!("{OBS_RMS}.{what}"), Kind::Double, obs_shape, device);
             let mut rms = RunningMeanStd::new(obs_shape, device);
             rms.mean = stat("running_mean")?;
             rms.var = stat("running_var")?;
-            if ckpt.has(&format!("{OBS_RMS}.count")) {
-                rms.count = ckpt.tensor(&format!("{OBS_RMS}.count"), Kind::Double, &[], Device::Cpu)?.double_value(&[]);
+            ckpt.check_variance(&format!("{OBS_RMS}.running_var"), &rms.var)?;
+            let count = format!("{OBS_RMS}.count");
+            if ckpt.has(&count) {
+                rms.count = ckpt.tensor(&count, Kind::Double, &[], Device::Cpu)?.double_value(&[]);
+                ckpt.check_count(&count, rms.count)?;
             }
             Some(rms)
         } else {

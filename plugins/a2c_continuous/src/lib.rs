@@ -10,7 +10,7 @@
 //! - [`update`]: dataset preparation and the minibatch loop (§4.6–4.9) with the [`losses`], the
 //!   [`adam`] optimiser and the LR [`schedule`] (§4.10).
 //! - [`diagnostics`]: rl_games' `use_diagnostics` scalars (§7.3).
-//! - [`meters`]: episode statistics (§4.13).
+//! - [`meters`]: episode statistics (§4.13); [`nonfinite`]: where a NaN came from.
 //! - [`agent`]: the epoch loop, logging, checkpoint triggers, save/restore.
 //!
 //! rl_games quirks (spec §11) are reproduced and named where they happen ("quirk N"); the
@@ -24,6 +24,7 @@ pub mod diagnostics;
 pub mod gae;
 pub mod losses;
 pub mod meters;
+pub mod nonfinite;
 pub mod rollout;
 pub mod schedule;
 pub mod update;

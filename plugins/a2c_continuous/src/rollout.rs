@@ -24,6 +24,8 @@ pub struct RolloutBuffers {
     pub sigmas: Tensor,
     /// Shaped (+ bootstrap) rewards (H, N).
     pub rewards: Tensor,
+    /// The environment's rewards as returned (H, N), for the non-finite check.
+    pub raw_rewards: Tensor,
     /// Done flag produced by the previous step (H, N), float32.
     pub dones: Tensor,
     /// Per step: [finished episodes, Σ raw return, Σ shaped return, Σ length] of the finished ones (H, 4).
@@ -70,16 +72,25 @@ pub struct Rollout {
 
 impl Rollout {
     /// Draws and discards the exploration noise of `epochs` rollouts, so a restored agent continues
-    /// libtorch's generator where an uninterrupted run would be (resume exactness).
+    /// libtorch's generator where an uninterrupted run would be (the fallback for checkpoints
+    /// without a saved generator state). Polls `stop` every 1024 draws; `false` when it stopped.
     ///
     /// It mirrors the consumption of `Model::act` (one (N, A) standard-normal draw per step) and
     /// `Model::value` (one more for the bootstrap): horizon + 1 draws per epoch.
-    pub fn skip_noise(&self, epochs: u64) {
+    pub fn skip_noise(&self, epochs: u64, stop: &dyn Fn() -> bool) -> bool {
         let step_noise = self.buf.actions.get(0);
-        let horizon = self.buf.actions.size()[0] as u64;
-        for _ in 0..epochs * (horizon + 1) {
+        for i in 0..epochs * (self.horizon() + 1) {
+            if i % 1024 == 0 && stop() {
+                return false;
+            }
             let _ = step_noise.randn_like();
         }
+        true
+    }
+
+    /// Steps per rollout (H).
+    pub fn horizon(&self) -> u64 {
+        self.buf.actions.size()[0] as u64
     }
 
     /// Allocates everything for `horizon` steps of `env`'s batch on `device`.
@@ -102,6 +113,7 @@ impl Rollout {
                 mus: f32_zeros(vec![horizon, n, a]),
                 sigmas: f32_zeros(vec![horizon, n, a]),
                 rewards: f32_zeros(vec![horizon, n]),
+                raw_rewards: f32_zeros(vec![horizon, n]),
                 dones: f32_zeros(vec![horizon, n]),
                 episode_sums: f32_zeros(vec![horizon, 4]),
             },
@@ -165,6 +177,7 @@ impl Rollout {
                 shaped += &value * cfg.gamma * &truncated;
             }
             self.buf.rewards.get(t).copy_(&shaped);
+            self.buf.raw_rewards.get(t).copy_(&rewards);
             self.track_episodes(t, &rewards, &shaped, &dones);
             self.carry.obs.copy_(self.step.obs(self.obs_group));
             self.carry.dones.copy_(&dones);
@@ -200,13 +213,17 @@ impl Rollout {
         let _ = ep.g_mul_(&keep.unsqueeze(1));
     }
 
-    /// The per-step episode sums of the last rollout, read to the host once per epoch.
-    pub fn episode_sums(&self) -> Vec<[f32; 4]> {
-        let flat = self.buf.episode_sums.to_device(Device::Cpu).contiguous().view([-1]);
+    /// The per-step episode sums of the last rollout and whether all of it was finite
+    /// ([`crate::nonfinite::all_finite`]), read to the host together: one sync per epoch.
+    pub fn epoch_readout(&self) -> (Vec<[f32; 4]>, bool) {
+        let flat = Tensor::cat(&[self.buf.episode_sums.view([-1]), crate::nonfinite::all_finite(self).view([1])], 0)
+            .to_device(Device::Cpu)
+            .contiguous();
         let mut values = vec![0f32; flat.numel()];
         let n = values.len();
         flat.copy_data(&mut values, n);
-        values.chunks_exact(4).map(|c| [c[0], c[1], c[2], c[3]]).collect()
+        let finite = values.pop() == Some(1.0);
+        (values.chunks_exact(4).map(|c| [c[0], c[1], c[2], c[3]]).collect(), finite)
     }
 }
 

@@ -3,9 +3,10 @@ use rlhost_model::checkpoint::{names, write_atomic};
 use rlhost_sdk::{ErrorKind, NativeAgent};
 use safetensors::SafeTensors;
 use std::fs;
+use std::path::Path;
 
 mod common;
-use common::{make_agent, reach_params, ReachEnv};
+use common::{make_agent, patch_checkpoint, reach_params, ReachEnv};
 
 #[test]
 fn round_trip_restores_everything() {
@@ -146,4 +147,92 @@ fn restore_errors_are_one_line_checkpoint_errors() {
     let err = a.restore(&patched).unwrap_err();
     assert!(err.message.contains("observation shape [3]"), "{}", err.message);
     assert!(!err.message.contains('\n'));
+}
+
+/// Issue 18 finding 6: a checkpoint whose weights, statistics or counters are nonsense is refused
+/// naming the tensor or key, and the agent is left as it was.
+#[test]
+fn non_finite_state_and_absurd_counters_are_refused_naming_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = reach_params(8, 16, 64);
+    let (mut a, _) = make_agent(&p, ReachEnv::new(8, 1, 10), dir.path(), true).unwrap();
+    let good = dir.path().join("good.safetensors");
+    a.save(&good).unwrap();
+    let bad = dir.path().join("bad.safetensors");
+    let nan_in = |tensor: &'static str, bytes: Vec<u8>| {
+        move |name: &str, data: &mut Vec<u8>| {
+            if name == tensor {
+                data[..bytes.len()].copy_from_slice(&bytes);
+            }
+            true
+        }
+    };
+    type Patch<'a> = Box<dyn Fn(&Path, &Path) + 'a>;
+    let cases: Vec<(Patch, &str)> = vec![
+        (
+            Box::new(|s: &Path, d: &Path| {
+                patch_checkpoint(s, d, |_| {}, nan_in("a2c_network.mu.weight", f32::NAN.to_le_bytes().to_vec()))
+            }),
+            "tensor 'a2c_network.mu.weight' holds a non-finite value (NaN at flat index 0)",
+        ),
+        (
+            Box::new(|s: &Path, d: &Path| {
+                patch_checkpoint(
+                    s,
+                    d,
+                    |_| {},
+                    nan_in("value_mean_std.running_var", f64::INFINITY.to_le_bytes().to_vec()),
+                )
+            }),
+            "tensor 'value_mean_std.running_var' holds a non-finite value (inf at flat index 0)",
+        ),
+        (
+            Box::new(|s: &Path, d: &Path| {
+                patch_checkpoint(s, d, |_| {}, nan_in("running_mean_std.running_var", (-1.0f64).to_le_bytes().to_vec()))
+            }),
+            "tensor 'running_mean_std.running_var' holds a negative variance (-1)",
+        ),
+        (
+            Box::new(|s: &Path, d: &Path| {
+                patch_checkpoint(s, d, |_| {}, nan_in("running_mean_std.count", 0.0f64.to_le_bytes().to_vec()))
+            }),
+            "tensor 'running_mean_std.count' must be a finite count > 0, got 0",
+        ),
+        (
+            Box::new(|s: &Path, d: &Path| {
+                patch_checkpoint(
+                    s,
+                    d,
+                    |m| {
+                        m.insert("epoch".into(), "18446744073709551615".into());
+                    },
+                    |_, _| true,
+                )
+            }),
+            "metadata 'epoch' must be in [0, 2^53], got 18446744073709551615",
+        ),
+        (
+            Box::new(|s: &Path, d: &Path| {
+                patch_checkpoint(
+                    s,
+                    d,
+                    |m| {
+                        m.insert("last_lr".into(), "NaN".into());
+                    },
+                    |_, _| true,
+                )
+            }),
+            "metadata 'last_lr' must be in (0, inf), got NaN",
+        ),
+    ];
+    let before: Vec<_> = a.state_tensors().into_iter().map(|(n, t)| (n, t.copy())).collect();
+    for (patch, want) in cases {
+        patch(&good, &bad);
+        let err = a.restore(&bad).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Checkpoint);
+        assert_eq!(err.message.as_str(), format!("checkpoint '{}': {want}", bad.display()));
+    }
+    for ((name, x), (_, y)) in before.iter().zip(a.state_tensors().iter()) {
+        assert!(x.equal(y), "{name} changed by a refused restore");
+    }
 }

@@ -276,6 +276,93 @@ fn config_errors_name_the_key() {
     assert!(parse(&p).err().unwrap().message.contains("params.config.reward_shaper"));
 }
 
+/// Issue 18 finding 5: nonsense values are one Config line naming the key and the allowed range.
+#[test]
+fn nonsense_values_name_the_key_and_the_range() {
+    use serde_json::json;
+    let cases: Vec<(&str, serde_json::Value, &str)> = vec![
+        ("/config/learning_rate", json!(-0.001), "params.config.learning_rate: must be in (0, inf), got -0.001"),
+        ("/config/learning_rate", json!(0), "params.config.learning_rate: must be in (0, inf), got 0"),
+        ("/config/grad_norm", json!(-1), "params.config.grad_norm: must be in (0, inf), got -1"),
+        ("/config/gamma", json!(2.0), "params.config.gamma: must be in (0, 1], got 2"),
+        ("/config/gamma", json!(-1), "params.config.gamma: must be in (0, 1], got -1"),
+        ("/config/gamma", json!("nan"), "params.config.gamma: must be in (0, 1], got NaN"),
+        ("/config/tau", json!(0), "params.config.tau: must be in (0, 1], got 0"),
+        ("/config/tau", json!(1.5), "params.config.tau: must be in (0, 1], got 1.5"),
+        ("/config/e_clip", json!(-0.2), "params.config.e_clip: must be in (0, inf), got -0.2"),
+        ("/config/e_clip", json!("-inf"), "params.config.e_clip: must be in (0, inf), got -inf"),
+        ("/config/critic_coef", json!(-1), "params.config.critic_coef: must be in [0, inf), got -1"),
+        ("/config/entropy_coef", json!(-0.01), "params.config.entropy_coef: must be in [0, inf), got -0.01"),
+        ("/config/weight_decay", json!(-1), "params.config.weight_decay: must be in [0, inf), got -1"),
+        ("/config/kl_threshold", json!(0), "params.config.kl_threshold: must be in (0, inf), got 0"),
+        ("/config/lr_multiplier", json!(0.5), "params.config.lr_multiplier: must be in [1, inf), got 0.5"),
+        ("/config/min_lr", json!(0.1), "params.config.min_lr: must be <= params.config.max_lr (0.01), got 0.1"),
+        (
+            "/config/reward_shaper/scale_value",
+            json!("inf"),
+            "params.config.reward_shaper.scale_value: must be a finite number, got inf",
+        ),
+        (
+            "/config/reward_shaper/shift_value",
+            json!("nan"),
+            "params.config.reward_shaper.shift_value: must be a finite number, got NaN",
+        ),
+        (
+            "/config/reward_shaper/min_val",
+            json!(1),
+            "params.config.reward_shaper.min_val: must be <= params.config.reward_shaper.max_val (0), got 1",
+        ),
+    ];
+    for (pointer, value, want) in cases {
+        let mut p = common::reach_params(8, 16, 64);
+        if pointer.ends_with("min_val") {
+            p["config"]["reward_shaper"]["max_val"] = 0.into();
+        }
+        let (parent, key) = pointer.rsplit_once('/').unwrap();
+        p.pointer_mut(parent).unwrap()[key] = value;
+        let err = parse(&p).err().unwrap_or_else(|| panic!("{pointer} should fail"));
+        assert_eq!((err.kind(), err.message.as_str()), (ErrorKind::Config, want), "{pointer}");
+    }
+    // grad_norm is only read when gradients are truncated; the adaptive keys only with that schedule.
+    let mut p = common::reach_params(8, 16, 64);
+    p["config"]["truncate_grads"] = false.into();
+    p["config"]["grad_norm"] = (-1).into();
+    p["config"]["lr_schedule"] = serde_json::Value::Null;
+    p["config"]["kl_threshold"] = 0.into();
+    assert!(parse(&p).is_ok());
+    // The edges of the ranges are allowed.
+    let mut p = common::reach_params(8, 16, 64);
+    p["config"]["gamma"] = 1.into();
+    p["config"]["tau"] = 1.into();
+    p["config"]["critic_coef"] = 0.into();
+    p["config"]["lr_multiplier"] = 1.into();
+    p["config"]["min_lr"] = 0.01.into();
+    assert!(parse(&p).is_ok());
+}
+
+/// Issue 18 finding 5: with clip_actions, an environment whose bounds are inverted or not finite
+/// is refused when the agent is built.
+#[test]
+fn inverted_or_infinite_action_bounds_are_refused_with_clip_actions() {
+    let dir = tempfile::tempdir().unwrap();
+    for (low, high, shown) in [(2.0f32, -2.0f32, "[2, -2]"), (f32::NEG_INFINITY, 1.0, "[-inf, 1]")] {
+        let p = common::reach_params(8, 16, 64);
+        let mut env = common::ReachEnv::new(8, 1, 10);
+        env.bounds = (low, high);
+        let err = common::make_agent(&p, env, dir.path(), true).err().unwrap();
+        assert_eq!(err.kind(), ErrorKind::Config);
+        assert_eq!(
+            err.message.as_str(),
+            format!("params.config.clip_actions: the environment's action bounds must be finite with low <= high to rescale actions, got {shown} for action 0 (fix the environment or set clip_actions: false)")
+        );
+        let mut q = p.clone();
+        q["config"]["clip_actions"] = false.into();
+        let mut env = common::ReachEnv::new(8, 1, 10);
+        env.bounds = (low, high);
+        assert!(common::make_agent(&q, env, dir.path(), true).is_ok());
+    }
+}
+
 /// `cargo test --release -p rlhost-plugin-a2c-continuous --test components gae_speed -- --ignored --nocapture`
 #[test]
 #[ignore]

@@ -78,7 +78,10 @@ fn non_finite_loss_stops_with_the_epoch_and_keeps_checkpoints() {
     let (mut agent, _) = make_agent(&p, env, dir.path(), true).unwrap();
     let err = agent.train().unwrap_err();
     assert_eq!(err.kind(), ErrorKind::NonFinite);
-    assert!(err.message.contains("epoch 5"), "{}", err.message);
+    assert_eq!(
+        err.message.as_str(),
+        "the environment returned a non-finite reward at epoch 5 (env 0, step 0); training stopped, the last checkpoint on disk is kept"
+    );
     let files: Vec<String> = fs::read_dir(dir.path().join("nn"))
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
@@ -140,4 +143,47 @@ fn num_actors_must_match_the_env() {
     let err = make_agent(&p, ReachEnv::new(4, 3, 10), dir.path(), true).err().unwrap();
     assert_eq!(err.kind(), ErrorKind::Config);
     assert!(err.message.contains("num_actors"));
+}
+
+/// Issue 18 finding 6: the once-per-epoch check names the source of a NaN: the environment's
+/// observations, the policy, or the reward shaper.
+#[test]
+fn non_finite_values_are_traced_to_their_source() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = reach_params(8, 8, 64);
+    let stopped = "; training stopped, the last checkpoint on disk is kept";
+    // NaN observations from step 8 + 3 (epoch 2, step 3), in the last env.
+    let mut env = ReachEnv::new(8, 3, 8);
+    env.nan_obs_after = Some(8 + 3);
+    let (mut agent, _) = make_agent(&p, env, dir.path(), true).unwrap();
+    let err = agent.train().unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::NonFinite);
+    assert_eq!(
+        err.message.as_str(),
+        format!("the environment returned a non-finite observation at epoch 2 (env 7, step 3){stopped}")
+    );
+    // A policy whose weights went NaN.
+    let (mut agent, _) = make_agent(&p, ReachEnv::new(8, 3, 8), dir.path(), true).unwrap();
+    let (_, mut mu) = agent.state_tensors().into_iter().find(|(n, _)| n == "a2c_network.mu.bias").unwrap();
+    tch::no_grad(|| {
+        let _ = mu.fill_(f64::NAN);
+    });
+    let err = agent.train().unwrap_err();
+    assert_eq!(
+        err.message.as_str(),
+        format!(
+            "the policy produced a non-finite action from a finite observation at epoch 1 (env 0, step 0){stopped}"
+        )
+    );
+    // ln of a negative reward.
+    let mut q = p.clone();
+    q["config"]["reward_shaper"]["log_val"] = true.into();
+    let (mut agent, _) = make_agent(&q, ReachEnv::new(8, 3, 8), dir.path(), true).unwrap();
+    let err = agent.train().unwrap_err();
+    assert!(
+        err.message.starts_with("params.config.reward_shaper turned the finite reward -")
+            && err.message.ends_with(&format!(" into a non-finite one at epoch 1 (env 0, step 0){stopped}")),
+        "{}",
+        err.message
+    );
 }

@@ -146,6 +146,9 @@ impl PpoPlayer {
                 games_played += done_count;
                 if done_count > 0 {
                     let cur_rewards = cr.index_select(0, &done_idx).sum(Kind::Float).double_value(&[]);
+                    if !cur_rewards.is_finite() {
+                        return Err(non_finite_reward(&cr, &steps, &done_idx, games_played - done_count + 1));
+                    }
                     let cur_steps = steps.index_select(0, &done_idx).sum(Kind::Float).double_value(&[]);
                     let keep = done.to_kind(Kind::Float).neg() + 1.0;
                     cr *= &keep;
@@ -226,6 +229,23 @@ fn policy_actions(loaded: &Loaded, obs: &Tensor, deterministic: bool) -> PluginR
     let shape: Vec<i64> = std::iter::once(obs.size()[0]).chain(loaded.obs_shape.iter().copied()).collect();
     let x = obs.to_device(loaded.device).reshape(shape);
     Ok(loaded.actions.apply(&loaded.model.actions(&x, deterministic)))
+}
+
+/// The error for a finished episode whose return is NaN or infinite (`done_idx` are the envs that
+/// just finished; `first_game` numbers the first of them from 1).
+fn non_finite_reward(returns: &Tensor, steps: &Tensor, done_idx: &Tensor, first_game: u64) -> PluginError {
+    let finished = returns.index_select(0, done_idx);
+    let j = finished.isfinite().logical_not().nonzero().int64_value(&[0, 0]);
+    let env = done_idx.int64_value(&[j]);
+    PluginError::new(
+        ErrorKind::NonFinite,
+        format!(
+            "the environment returned a non-finite reward: game {} (env {env}) has return {} after {} steps; play stopped",
+            first_game + j as u64,
+            finished.double_value(&[j]),
+            steps.double_value(&[env])
+        ),
+    )
 }
 
 fn not_restored() -> PluginError {

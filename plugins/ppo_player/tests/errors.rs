@@ -195,3 +195,35 @@ fn calls_before_restore_and_bad_act_shapes() {
     assert!(err.message.contains("actions must have shape (2, 1) to match obs, got [2, 2]"), "{}", err.message);
     assert_eq!(act(&mut p, &obs, 1, true).unwrap().size(), [2, 1]);
 }
+
+/// Issue 18 finding 6: weights or statistics holding NaN/inf (or a negative variance) are refused
+/// at restore, naming the tensor.
+#[test]
+fn non_finite_weights_and_statistics_are_refused_naming_the_tensor() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad.safetensors");
+    let mut w = good(3, 1);
+    w.linear("a2c_network.mu", 1, 4, &[0.1, f32::NAN, 0.1, 0.1], &[0.0]);
+    w.write(&path);
+    let msg = restore_err(&mut player(None), &path, ErrorKind::Checkpoint);
+    assert!(msg.ends_with("tensor 'a2c_network.mu.weight' holds a non-finite value (NaN at flat index 1)"), "{msg}");
+
+    let net = network(&[4], "elu", true, json!({}));
+    for (stat, values, want) in [
+        (
+            "running_mean",
+            [0.0, f64::INFINITY, 0.0],
+            "tensor 'running_mean_std.running_mean' holds a non-finite value (inf at flat index 1)",
+        ),
+        ("running_var", [1.0, 1.0, -0.5], "tensor 'running_mean_std.running_var' holds a negative variance (-0.5)"),
+    ] {
+        let mut w = base_checkpoint(3, 1, &net, true);
+        w.linear("a2c_network.actor_mlp.0", 4, 3, &[0.1; 12], &[0.0; 4])
+            .linear("a2c_network.mu", 1, 4, &[0.1; 4], &[0.0])
+            .f32("a2c_network.sigma", &[1], &[0.0])
+            .f64(&format!("running_mean_std.{stat}"), &[3], &values);
+        w.write(&path);
+        let msg = restore_err(&mut player(None), &path, ErrorKind::Checkpoint);
+        assert!(msg.ends_with(want), "{msg}");
+    }
+}

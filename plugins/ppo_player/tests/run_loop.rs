@@ -218,3 +218,22 @@ fn cuda_policy_with_cpu_env() {
     let xc = x.to_device(tch::Device::Cuda(0));
     assert_eq!(values(&act(&mut p, &xc, 1, true).unwrap()), [3.0, 3.0, 3.0]);
 }
+
+/// Issue 18 finding 6: NaN rewards end the run with one line naming them, not "av reward: nan".
+#[test]
+fn non_finite_rewards_end_the_run_naming_the_game_and_env() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("c.safetensors");
+    constant_policy(&path);
+    let env = ScriptedEnv::new(&[0.0, 0.0], &[0.0], &[4.0], &[1.0, f32::NAN], &[2, 3]);
+    let obs = TestObserver::default();
+    let mut p = make_player(params(json!({"games_num": 4})), Some(env), &obs);
+    restore(&mut p, &path).unwrap();
+    let err = p.run().into_result().unwrap_err();
+    assert_eq!(err.kind(), rlhost_sdk::ErrorKind::NonFinite);
+    assert_eq!(
+        err.message.as_str(),
+        "the environment returned a non-finite reward: game 2 (env 1) has return NaN after 3 steps; play stopped"
+    );
+    assert!(!obs.lines().iter().any(|l| l.contains("av reward")), "{:?}", obs.lines());
+}

@@ -1,5 +1,6 @@
 //! Checkpoint triggers and stop conditions (spec §4.14), the metadata, save and restore (the
 //! contract is `CHECKPOINT.md` of `rlhost-model`).
+use super::rng::{self, GENERATOR_DEVICE, GENERATOR_STATE};
 use super::{PpoAgent, PLUGIN_ID};
 use crate::meters::{AverageMeter, EpisodeMeters};
 use rlhost_model::checkpoint::{self, keys, names, LoadedCheckpoint};
@@ -82,6 +83,7 @@ impl PpoAgent {
         put(keys::NORMALIZE_INPUT, cfg.normalize_input.to_string());
         put(keys::NORMALIZE_VALUE, cfg.normalize_value.to_string());
         put(keys::CLIP_ACTIONS, cfg.clip_actions.to_string());
+        put(GENERATOR_DEVICE, rng::device_kind(self.device).into());
         put("config", self.params.raw.to_string());
         put(
             "episode_meters",
@@ -101,6 +103,10 @@ impl PpoAgent {
         let env_state = self.env.get_state()?;
         if !env_state.is_empty() {
             tensors.push((checkpoint::ENV_STATE.into(), Tensor::from_slice(&env_state)));
+        }
+        match rng::saved_state(self.device) {
+            Ok(state) => tensors.push((GENERATOR_STATE.into(), state)),
+            Err(why) => self.say(&format!("checkpoint '{}' without {GENERATOR_STATE}: {why}", path.display())),
         }
         if !self.needs_reset {
             let c = &self.rollout.carry;
@@ -124,31 +130,52 @@ impl PpoAgent {
                 continue;
             }
             let kind = p.kind();
-            let loaded = ck.tensor(&name, kind, &p.size(), dev)?;
+            let loaded = ck.finite_tensor(&name, kind, &p.size(), dev)?;
+            if name.ends_with(".running_var") {
+                ck.check_variance(&name, &loaded)?;
+            }
             assignments.push((p, loaded));
         }
         let scalar = |name: &str| -> Result<f64, PluginError> {
             Ok(ck.tensor(name, Kind::Double, &[], Device::Cpu)?.double_value(&[]))
         };
-        let obs_count = self.model.obs_rms.as_ref().map(|_| scalar("running_mean_std.count")).transpose()?;
-        let value_count = self.model.value_rms.as_ref().map(|_| scalar("value_mean_std.count")).transpose()?;
+        let count = |name: &str| -> Result<f64, PluginError> {
+            let c = scalar(name)?;
+            ck.check_count(name, c)?;
+            Ok(c)
+        };
+        let obs_count = self.model.obs_rms.as_ref().map(|_| count("running_mean_std.count")).transpose()?;
+        let value_count = self.model.value_rms.as_ref().map(|_| count("value_mean_std.count")).transpose()?;
         let step = scalar("optimizer.step")?;
-        let epoch: u64 = ck.meta_parse("epoch")?;
-        let frame: u64 = ck.meta_parse("frame")?;
+        if !(step.is_finite() && step >= 0.0) {
+            return Err(ck.error(format!("tensor 'optimizer.step' must be a finite count >= 0, got {step}")));
+        }
+        let epoch: u64 = counter(&ck, "epoch")?;
+        let frame: u64 = counter(&ck, "frame")?;
         let best_reward: f64 = ck.meta_parse("best_reward")?;
+        if best_reward.is_nan() {
+            return Err(ck.error("metadata 'best_reward' is NaN"));
+        }
         let last_lr: f64 = ck.meta_parse("last_lr")?;
-        let entropy_coef: Option<f64> = ck.meta_opt("entropy_coef").and_then(|t| t.parse().ok());
+        if !(last_lr.is_finite() && last_lr > 0.0) {
+            return Err(ck.error(format!("metadata 'last_lr' must be in (0, inf), got {last_lr}")));
+        }
+        let entropy_coef: Option<f64> =
+            ck.meta_opt("entropy_coef").and_then(|t| t.trim().parse().ok()).filter(|e: &f64| e.is_finite());
+        let rng_plan = rng::plan(&ck, dev, epoch, self.rollout.horizon())?;
         let carry = if ck.has("rollout.obs") {
             let c = &self.rollout.carry;
             Some((
-                ck.tensor("rollout.obs", Kind::Float, &c.obs.size(), dev)?,
-                ck.tensor("rollout.dones", Kind::Float, &c.dones.size(), dev)?,
-                ck.tensor("rollout.episode", Kind::Float, &c.episode.size(), dev)?,
+                ck.finite_tensor("rollout.obs", Kind::Float, &c.obs.size(), dev)?,
+                ck.finite_tensor("rollout.dones", Kind::Float, &c.dones.size(), dev)?,
+                ck.finite_tensor("rollout.episode", Kind::Float, &c.episode.size(), dev)?,
             ))
         } else {
             None
         };
 
+        // The first change: a generator state the shim refuses leaves everything as it was.
+        rng::apply(rng_plan, &ck, dev, &self.rollout, &self.observer)?;
         tch::no_grad(|| {
             for (mut dst, src) in assignments {
                 dst.copy_(&src);
@@ -169,8 +196,6 @@ impl PpoAgent {
         self.epoch = epoch;
         self.frame = frame;
         self.best_reward = best_reward;
-        // The exploration noise continues the stream an uninterrupted run would have drawn.
-        self.rollout.skip_noise(epoch);
         if let Some(meters) =
             ck.meta_opt("episode_meters").and_then(|t| serde_json::from_str::<serde_json::Value>(t).ok())
         {
@@ -200,4 +225,16 @@ impl PpoAgent {
         }
         Ok(())
     }
+}
+
+/// The largest `epoch` / `frame` a checkpoint may hold (2^53: exact as a TensorBoard step).
+const MAX_COUNTER: u64 = 1 << 53;
+
+/// A counter from the metadata, refused when beyond [`MAX_COUNTER`].
+fn counter(ck: &LoadedCheckpoint, key: &str) -> Result<u64, PluginError> {
+    let v: u64 = ck.meta_parse(key)?;
+    if v > MAX_COUNTER {
+        return Err(ck.error(format!("metadata '{key}' must be in [0, 2^53], got {v}")));
+    }
+    Ok(v)
 }

@@ -42,13 +42,18 @@ impl PpoAgent {
         }
 
         let times = self.rollout.play(&mut self.env, &self.model, &self.cfg)?;
+        // Episode sums and the finiteness flag in one read; a NaN is named before the update.
+        let (episode_sums, finite) = self.rollout.epoch_readout();
+        if !finite {
+            return Err(crate::nonfinite::locate(&self.rollout, self.epoch));
+        }
+        self.meters.update_from_step_sums(&episode_sums);
 
         let update_start = Instant::now();
         let mut batch = prepare_batch(&self.rollout, &mut self.model, &self.cfg);
         let update = self.trainer.train_epoch(&mut self.model, &mut batch, &self.cfg, self.epoch, self.frame)?;
         let update_time = update_start.elapsed().as_secs_f64();
 
-        self.meters.update_from_step_sums(&self.rollout.episode_sums());
         self.frame += self.cfg.batch_size() as u64;
         let epoch_time = epoch_start.elapsed().as_secs_f64();
 

@@ -3,10 +3,12 @@
 //! - [`epoch`]: the `train()` loop and one epoch (rollout, GAE, update);
 //! - [`logging`]: the console line and TensorBoard scalars (§7);
 //! - [`checkpoints`]: checkpoint triggers (§4.14), metadata, save and restore (§6, `CHECKPOINT.md`
-//!   in `rlhost-model`).
+//!   in `rlhost-model`);
+//! - [`rng`]: the exploration noise's generator state across checkpoints.
 mod checkpoints;
 mod epoch;
 mod logging;
+pub mod rng;
 
 use crate::adam::Adam;
 use crate::config::{Params, PpoConfig};
@@ -118,6 +120,9 @@ impl PpoAgent {
                 ),
             ));
         };
+        if cfg.clip_actions {
+            crate::config::ranges::check_action_bounds(action_low, action_high)?;
+        }
         let (action_low, action_high) = (action_low.to_vec(), action_high.to_vec());
         let action_dim = action_low.len() as i64;
         if action_dim == 0 {

@@ -4,10 +4,12 @@
 //! ([`Section`]) is [`rlhost_model::section`]; keys for rl_games features this plugin does not
 //! implement are refused with `ErrorKind::Unsupported`; unknown keys are ignored (the host warns).
 //! - [`network`]: `params.network` (the shared [`rlhost_model::spec`]).
-//! - [`ppo`]: `params.config` ([`PpoConfig`]) and the whole block ([`Params`]).
+//! - [`ppo`]: `params.config` ([`PpoConfig`]) and the whole block ([`Params`]);
+//! - [`ranges`]: the allowed ranges of its numbers and of the environment's action bounds.
 pub mod keys;
 pub mod network;
 pub mod ppo;
+pub mod ranges;
 
 pub use network::{Activation, ContinuousHead, FanMode, Initializer, MlpSpec, NetworkConfig, SigmaParametrization};
 pub use ppo::{BoundLossType, LrScheduleConfig, Params, PpoConfig, RewardShaper, ScheduleType};

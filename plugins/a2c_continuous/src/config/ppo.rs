@@ -4,6 +4,7 @@
 //! Values are read through [`rlhost_model::section`], so numbers may be strings and booleans
 //! `"True"` or 0/1, exactly as every other rlhost plugin reads them.
 use super::network::NetworkConfig;
+use super::ranges::{check, ordered, Range};
 use rlhost_model::section::{config_error, ConfigResult, Refusals, Section};
 use serde_json::Value;
 use tch::Device;
@@ -166,16 +167,17 @@ impl PpoConfig {
         let max_epochs = config.i64_or("max_epochs", -1)?;
         let max_frames = config.i64_or("max_frames", -1)?.max(config.i64_or("max_steps", -1)?);
 
+        let p = |key: &str| config.key_path(key);
         let min_lr_default = 1e-6;
         let lr_schedule = match config.opt_str("lr_schedule")? {
             Some("adaptive") => {
-                let kl_threshold = config.f64_req("kl_threshold")?;
-                LrScheduleConfig::Adaptive {
-                    kl_threshold,
-                    min_lr: config.f64_or("min_lr", min_lr_default)?,
-                    max_lr: config.f64_or("max_lr", 1e-2)?,
-                    lr_multiplier: config.f64_or("lr_multiplier", 1.5)?,
-                }
+                let kl_threshold = check(&p("kl_threshold"), config.f64_req("kl_threshold")?, Range::Positive)?;
+                let min_lr = check(&p("min_lr"), config.f64_or("min_lr", min_lr_default)?, Range::NonNegative)?;
+                let max_lr = check(&p("max_lr"), config.f64_or("max_lr", 1e-2)?, Range::Positive)?;
+                ordered(&p("min_lr"), min_lr, &p("max_lr"), max_lr)?;
+                let lr_multiplier =
+                    check(&p("lr_multiplier"), config.f64_or("lr_multiplier", 1.5)?, Range::AtLeastOne)?;
+                LrScheduleConfig::Adaptive { kl_threshold, min_lr, max_lr, lr_multiplier }
             }
             Some("linear") => {
                 let (max_steps, use_epochs) = if max_epochs != -1 {
@@ -190,7 +192,7 @@ impl PpoConfig {
                     LrScheduleConfig::Identity
                 } else {
                     LrScheduleConfig::Linear {
-                        min_lr: config.f64_or("min_lr", min_lr_default)?,
+                        min_lr: check(&p("min_lr"), config.f64_or("min_lr", min_lr_default)?, Range::NonNegative)?,
                         max_steps,
                         use_epochs,
                         schedule_entropy: config.bool_or("schedule_entropy", false)?,
@@ -226,15 +228,26 @@ impl PpoConfig {
             .or_else(|| config.has("reward_shaper").then(|| Section::empty("params.config.reward_shaper")))
             .ok_or_else(|| config_error("params.config.reward_shaper", "required key is missing ({} is allowed)"))?;
         let reward_shaper = RewardShaper {
-            scale_value: shaper.f64_or("scale_value", 1.0)?,
-            shift_value: shaper.f64_or("shift_value", 0.0)?,
+            scale_value: check(&shaper.key_path("scale_value"), shaper.f64_or("scale_value", 1.0)?, Range::Finite)?,
+            shift_value: check(&shaper.key_path("shift_value"), shaper.f64_or("shift_value", 0.0)?, Range::Finite)?,
             min_val: shaper.f64_or("min_val", f64::NEG_INFINITY)?,
             max_val: shaper.f64_or("max_val", f64::INFINITY)?,
             log_val: shaper.bool_or("log_val", false)?,
         };
+        let (min_val, max_val) = (reward_shaper.min_val, reward_shaper.max_val);
+        if min_val.is_nan() || max_val.is_nan() {
+            let key = if min_val.is_nan() { "min_val" } else { "max_val" };
+            return Err(config_error(&shaper.key_path(key), "must be a number or +-inf, got NaN"));
+        }
+        ordered(&shaper.key_path("min_val"), min_val, &shaper.key_path("max_val"), max_val)?;
         let games_to_track = config.i64_or("games_to_track", 100)?;
         if games_to_track <= 0 {
             return Err(config_error("params.config.games_to_track", "must be positive"));
+        }
+        let truncate_grads = config.bool_or("truncate_grads", false)?;
+        let grad_norm = config.f64_req("grad_norm")?;
+        if truncate_grads {
+            check(&p("grad_norm"), grad_norm, Range::Positive)?;
         }
         Ok(PpoConfig {
             name,
@@ -242,20 +255,20 @@ impl PpoConfig {
             horizon_length,
             minibatch_size,
             mini_epochs,
-            gamma: config.f64_req("gamma")?,
-            tau: config.f64_req("tau")?,
-            learning_rate: config.f64_req("learning_rate")?,
+            gamma: check(&p("gamma"), config.f64_req("gamma")?, Range::UnitOpenClosed)?,
+            tau: check(&p("tau"), config.f64_req("tau")?, Range::UnitOpenClosed)?,
+            learning_rate: check(&p("learning_rate"), config.f64_req("learning_rate")?, Range::Positive)?,
             lr_schedule,
             schedule_type,
-            e_clip: config.f64_req("e_clip")?,
+            e_clip: check(&p("e_clip"), config.f64_req("e_clip")?, Range::Positive)?,
             clip_value: config.bool_req("clip_value")?,
-            critic_coef: config.f64_req("critic_coef")?,
-            entropy_coef: config.f64_req("entropy_coef")?,
+            critic_coef: check(&p("critic_coef"), config.f64_req("critic_coef")?, Range::NonNegative)?,
+            entropy_coef: check(&p("entropy_coef"), config.f64_req("entropy_coef")?, Range::NonNegative)?,
             bounds_loss_coef: config.opt_f64("bounds_loss_coef")?,
             bound_loss_type,
-            grad_norm: config.f64_req("grad_norm")?,
-            truncate_grads: config.bool_or("truncate_grads", false)?,
-            weight_decay: config.f64_or("weight_decay", 0.0)?,
+            grad_norm,
+            truncate_grads,
+            weight_decay: check(&p("weight_decay"), config.f64_or("weight_decay", 0.0)?, Range::NonNegative)?,
             normalize_input: config.bool_req("normalize_input")?,
             normalize_value: config.bool_or("normalize_value", false)?,
             normalize_advantage: config.bool_req("normalize_advantage")?,

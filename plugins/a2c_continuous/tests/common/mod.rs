@@ -39,6 +39,10 @@ pub struct ReachEnv {
     pub episodes: Vec<u64>,
     /// Rewards become NaN after this many steps (for the non-finite test).
     pub nan_after: Option<u64>,
+    /// NaN observations after this many steps.
+    pub nan_obs_after: Option<u64>,
+    /// The action space's (low, high); (-2, 2) by default.
+    pub bounds: (f32, f32),
     pub total_steps: u64,
 }
 
@@ -53,6 +57,8 @@ impl ReachEnv {
             steps: vec![0; n],
             episodes: vec![0; n],
             nan_after: None,
+            nan_obs_after: None,
+            bounds: (-2.0, 2.0),
             total_steps: 0,
         }
     }
@@ -81,8 +87,8 @@ impl NativeVecEnv for ReachEnv {
             num_envs: self.n as u32,
             observations: RVec::from(vec![TensorSpec::float32("obs", &[2], vec![-3.0, -3.0], vec![3.0, 3.0])]),
             action_space: ActionSpace_NE::new(ActionSpace::Box {
-                low: RVec::from(vec![-2.0f32]),
-                high: RVec::from(vec![2.0f32]),
+                low: RVec::from(vec![self.bounds.0]),
+                high: RVec::from(vec![self.bounds.1]),
             }),
             agents: 1,
             value_size: 1,
@@ -117,6 +123,9 @@ impl NativeVecEnv for ReachEnv {
             }
         }
         out.obs_mut(0).copy_(&self.obs());
+        if self.nan_obs_after.is_some_and(|k| self.total_steps > k) {
+            let _ = out.obs_mut(0).get(self.n as i64 - 1).get(1).fill_(f64::NAN);
+        }
         out.rewards_mut().copy_(&Tensor::from_slice(&rewards));
         out.truncated_mut().copy_(&Tensor::from_slice(&truncated));
         let _ = out.terminated_mut().fill_(0);
@@ -267,4 +276,30 @@ pub fn assert_same_state(a: &PpoAgent, b: &PpoAgent) {
             tb.flatten(0, -1).narrow(0, 0, tb.numel().min(4) as i64)
         );
     }
+}
+
+/// Rewrites checkpoint `src` into `dst`: `meta` edits the metadata; `edit` sees each tensor's
+/// name and bytes, may change the bytes, and returns whether to keep the tensor.
+pub fn patch_checkpoint(
+    src: &Path,
+    dst: &Path,
+    meta: impl FnOnce(&mut std::collections::HashMap<String, String>),
+    edit: impl Fn(&str, &mut Vec<u8>) -> bool,
+) {
+    use safetensors::tensor::TensorView;
+    let bytes = std::fs::read(src).unwrap();
+    let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    let (_, header) = safetensors::SafeTensors::read_metadata(&bytes).unwrap();
+    let mut metadata = header.metadata().clone().unwrap();
+    meta(&mut metadata);
+    let mut owned = Vec::new();
+    for (name, view) in st.tensors() {
+        let mut data = view.data().to_vec();
+        if edit(&name, &mut data) {
+            owned.push((name, view.dtype(), view.shape().to_vec(), data));
+        }
+    }
+    let views: Vec<(String, TensorView)> =
+        owned.iter().map(|(n, d, s, b)| (n.clone(), TensorView::new(*d, s.clone(), b).unwrap())).collect();
+    std::fs::write(dst, safetensors::serialize(views, Some(metadata)).unwrap()).unwrap();
 }
