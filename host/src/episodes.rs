@@ -1,57 +1,50 @@
-//! Finished episodes recorded on the device and read to the host in one transfer per flush.
+//! Finished episodes: each step's rewards and done flags are kept on the device, and read to the
+//! host in one transfer per flush, where the per-environment sums run.
 use crate::observer::EpisodeBatch;
 use rlhost_plugin_api::{ErrorKind, PluginError};
 use tch::{Device, Kind, Tensor};
 
-/// Running returns and lengths per environment, and the per-step records of the episodes that
-/// finished since the last flush. Nothing here synchronises with the device until [`Self::flush`].
+/// Per-step (2, N) rows of rewards and done flags since the last flush, and the running
+/// per-environment return, length and first-episode flag up to that flush (host values).
+/// Nothing here synchronises with the device until [`Self::flush`]; the sums are float32 and
+/// added step by step, as a device-side accumulator would add them.
 pub struct EpisodeRecorder {
-    episode_return: Tensor,
-    episode_length: Tensor,
-    /// Environments still in their first episode since reset (partial under staggered starts).
-    first_episode: Tensor,
-    /// Per step since the last flush: (4, N) rows of done, return, length, first.
     pending: Vec<Tensor>,
-    /// Frames stepped since creation (env steps × N), at the first pending step.
+    /// Frames stepped (env steps × N) up to the first pending step.
     pending_from_frame: u64,
-    num_envs: i64,
+    returns: Vec<f32>,
+    lengths: Vec<f32>,
+    /// Environments still in their first episode since reset (partial under staggered starts).
+    first: Vec<bool>,
 }
 
 impl EpisodeRecorder {
-    /// A recorder for `num_envs` environments on `device`.
-    pub fn new(num_envs: i64, device: Device) -> Self {
+    /// A recorder for `num_envs` environments.
+    pub fn new(num_envs: i64) -> Self {
+        let n = num_envs as usize;
         EpisodeRecorder {
-            episode_return: Tensor::zeros([num_envs], (Kind::Float, device)),
-            episode_length: Tensor::zeros([num_envs], (Kind::Float, device)),
-            first_episode: Tensor::ones([num_envs], (Kind::Float, device)),
             pending: Vec::new(),
             pending_from_frame: 0,
-            num_envs,
+            returns: vec![0.0; n],
+            lengths: vec![0.0; n],
+            first: vec![true; n],
         }
     }
 
-    /// Every environment starts a fresh (first) episode.
+    /// Every environment starts a fresh (first) episode; call right after [`Self::flush`].
     pub fn reset(&mut self) {
-        let _ = self.episode_return.zero_();
-        let _ = self.episode_length.zero_();
-        let _ = self.first_episode.fill_(1.0);
+        self.returns.iter_mut().for_each(|r| *r = 0.0);
+        self.lengths.iter_mut().for_each(|l| *l = 0.0);
+        self.first.iter_mut().for_each(|f| *f = true);
     }
 
-    /// Adds one step's rewards (N,) and done flags (N,) bool.
+    /// Keeps one step's rewards (N,) and done flags (N,) bool, on their device.
     pub fn record_step(&mut self, rewards: &Tensor, dones: &Tensor) {
-        let _ = self.episode_return.g_add_(&rewards.to_kind(Kind::Float));
-        let _ = self.episode_length.g_add_scalar_(1.0);
-        let done = dones.to_kind(Kind::Float);
-        self.pending.push(Tensor::stack(&[&done, &self.episode_return, &self.episode_length, &self.first_episode], 0));
-        let keep = 1.0 - &done;
-        let _ = self.episode_return.g_mul_(&keep);
-        let _ = self.episode_length.g_mul_(&keep);
-        let _ = self.first_episode.g_mul_(&keep);
+        self.pending.push(Tensor::stack(&[rewards.to_kind(Kind::Float), dones.to_kind(Kind::Float)], 0));
     }
 
     /// Sets the frame counter (the agent's, at an epoch start; call right after [`Self::flush`]).
     pub fn set_frame(&mut self, frame: u64) {
-        debug_assert!(self.pending.is_empty(), "set_frame after flush");
         self.pending_from_frame = frame;
     }
 
@@ -62,7 +55,7 @@ impl EpisodeRecorder {
 
     /// Frames stepped so far.
     pub fn frames(&self) -> u64 {
-        self.pending_from_frame + (self.pending.len() as u64) * self.num_envs as u64
+        self.pending_from_frame + (self.pending.len() * self.returns.len()) as u64
     }
 
     /// The finished episodes since the last flush, one batch per step that finished any.
@@ -74,23 +67,27 @@ impl EpisodeRecorder {
         let all = Tensor::stack(&self.pending, 0).to_device(Device::Cpu).contiguous();
         let values = Vec::<f32>::try_from(all.view([-1]))
             .map_err(|e| rlhost_sdk::tch_error(ErrorKind::Other, "episode results", e))?;
-        let n = self.num_envs as usize;
+        let n = self.returns.len();
         let mut batches = Vec::new();
         for step in 0..steps {
-            let row = |k: usize| &values[(step * 4 + k) * n..(step * 4 + k + 1) * n];
-            let (done, ret, len, first) = (row(0), row(1), row(2), row(3));
-            let envs: Vec<i64> = (0..n).filter(|&i| done[i] != 0.0).map(|i| i as i64).collect();
-            if envs.is_empty() {
-                continue;
+            let rewards = &values[2 * step * n..(2 * step + 1) * n];
+            let dones = &values[(2 * step + 1) * n..(2 * step + 2) * n];
+            let mut batch =
+                EpisodeBatch { frame: self.pending_from_frame + (step as u64 + 1) * n as u64, ..Default::default() };
+            for i in 0..n {
+                self.returns[i] += rewards[i];
+                self.lengths[i] += 1.0;
+                if dones[i] != 0.0 {
+                    batch.envs.push(i as i64);
+                    batch.returns.push(self.returns[i]);
+                    batch.lengths.push(self.lengths[i]);
+                    batch.first.push(self.first[i]);
+                    (self.returns[i], self.lengths[i], self.first[i]) = (0.0, 0.0, false);
+                }
             }
-            let pick = |v: &[f32]| envs.iter().map(|&i| v[i as usize]).collect::<Vec<f32>>();
-            batches.push(EpisodeBatch {
-                frame: self.pending_from_frame + (step as u64 + 1) * n as u64,
-                returns: pick(ret),
-                lengths: pick(len),
-                first: envs.iter().map(|&i| first[i as usize] != 0.0).collect(),
-                envs,
-            });
+            if !batch.envs.is_empty() {
+                batches.push(batch);
+            }
         }
         self.pending_from_frame += (steps * n) as u64;
         self.pending.clear();

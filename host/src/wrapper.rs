@@ -76,7 +76,7 @@ impl HostEnv {
         };
         Ok(HostEnv {
             names: rlhost_sdk::buffers::group_names(&info),
-            episodes: EpisodeRecorder::new(env.num_envs(), agent_device),
+            episodes: EpisodeRecorder::new(env.num_envs()),
             env,
             options,
             agent_device,
