@@ -11,7 +11,7 @@ plugin does (plugins/classic_control/src/pendulum.rs, batch.rs):
     obs    = (cos th, sin th, thdot)            (float32)
 
 Initial state th ~ U(-pi, pi), thdot ~ U(-1, 1). Episodes are truncated after 200 steps (never
-terminated). The vec-env contract is rl_games' `same_step` autoreset (spec section 9): on a
+terminated). The vec-env contract is rl_games' `same_step` autoreset (docs/rl_games.md §9): on a
 done step the returned observation is already the first one of the next episode;
 `infos['time_outs']` flags truncations (used for the value bootstrap).
 

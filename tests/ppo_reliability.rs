@@ -122,7 +122,7 @@ impl Safetensors {
 
     fn write(&self, path: &Path) {
         let mut header = serde_json::to_vec(&self.header).unwrap();
-        while header.len() % 8 != 0 {
+        while !header.len().is_multiple_of(8) {
             header.push(b' ');
         }
         let mut bytes = (header.len() as u64).to_le_bytes().to_vec();

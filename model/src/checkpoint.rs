@@ -378,7 +378,7 @@ pub fn reward_text(r: f32) -> String {
     }
 }
 
-/// File names of rl_games' checkpoint triggers (spec §6.3), with the `.safetensors` extension.
+/// File names of rl_games' checkpoint triggers (docs/rl_games.md §6.3), with the `.safetensors` extension.
 pub mod names {
     use super::{reward_text, EXTENSION};
 

@@ -1,4 +1,4 @@
-//! Weight initialisers of rl_games' networks (spec §5.2 table), drawing from libtorch's CPU
+//! Weight initialisers of rl_games' networks (docs/rl_games.md §5.2 table), drawing from libtorch's CPU
 //! generator in rl_games' order so a seed gives rl_games' initial weights.
 use crate::spec::{FanMode, Initializer};
 use tch::{Device, Kind, Tensor};
@@ -53,7 +53,7 @@ fn erf(x: f64) -> f64 {
     }
 }
 
-/// Applies an initializer to a weight matrix in place (spec §5.2 table).
+/// Applies an initializer to a weight matrix in place (docs/rl_games.md §5.2 table).
 pub fn init_weight(weight: &Tensor, init: &Initializer) {
     tch::no_grad(|| {
         let mut w = weight.shallow_clone();

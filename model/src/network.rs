@@ -1,4 +1,4 @@
-//! The `actor_critic` MLP network with the `continuous_a2c_logstd` head (spec §5).
+//! The `actor_critic` MLP network with the `continuous_a2c_logstd` head (docs/rl_games.md §5).
 //!
 //! Parameters are plain tensors with rl_games' state-dict names, so checkpoints need no mapping:
 //! `a2c_network.actor_mlp.{0,2,4..}` (Linear at even indices of rl_games' Sequential, activations
@@ -237,7 +237,7 @@ impl ActorCritic {
         ActorOutput { mu, sigma, log_sigma }
     }
 
-    /// raw → (σ, ln σ) (spec §5.4).
+    /// raw → (σ, ln σ) (docs/rl_games.md §5.4).
     fn parametrize_sigma(&self, raw: Tensor) -> (Tensor, Tensor) {
         let head = &self.cfg.head;
         let min_sigma = head.min_sigma;
@@ -322,7 +322,7 @@ impl ActorCritic {
     }
 }
 
-/// `−ln N(x; μ, σ)` summed over action dims (spec §5.3).
+/// `−ln N(x; μ, σ)` summed over action dims (docs/rl_games.md §5.3).
 pub fn neglogp(x: &Tensor, mu: &Tensor, sigma: &Tensor, log_sigma: &Tensor) -> Tensor {
     let actions = *x.size().last().unwrap() as f64;
     ((x - mu) / sigma).square().sum_dim_intlist(-1, false, Kind::Float) * 0.5

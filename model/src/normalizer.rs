@@ -1,4 +1,4 @@
-//! rl_games' `RunningMeanStd` (spec §4.11.1), used for observations and values by trainers and players.
+//! rl_games' `RunningMeanStd` (docs/rl_games.md §4.11.1), used for observations and values by trainers and players.
 //!
 //! Statistics are float64 tensors on the training device; `count` starts at 1 with mean 0 and
 //! var 1, a prior pseudo-sample (quirk 10); ε = 1e-5; outputs are clipped to ±5.

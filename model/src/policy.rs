@@ -1,4 +1,4 @@
-//! `continuous_a2c_logstd`: the network plus its observation and value normalisers (spec §5.3),
+//! `continuous_a2c_logstd`: the network plus its observation and value normalisers (docs/rl_games.md §5.3),
 //! how it acts, and how its actions become environment actions (§4.4).
 use crate::checkpoint::{LoadedCheckpoint, OBS_RMS};
 use crate::network::{neglogp, ActorCritic, PolicyOutput};
@@ -173,7 +173,7 @@ impl Model {
     }
 }
 
-/// Policy actions → environment actions (spec §4.4): `clamp(a, −1, 1)` rescaled to [low, high]
+/// Policy actions → environment actions (docs/rl_games.md §4.4): `clamp(a, −1, 1)` rescaled to [low, high]
 /// when `clip_actions`, else `a` unchanged.
 #[derive(Debug)]
 pub struct ActionMap {

@@ -1,4 +1,4 @@
-//! The lenient reader of rl_games' JSON config blocks, shared by every plugin (spec §3.1–§3.3).
+//! The lenient reader of rl_games' JSON config blocks, shared by every plugin (docs/rl_games.md §3.1–§3.3).
 //!
 //! Every error is one line naming the key path (`params.config.minibatch_size: ...`). Numeric values
 //! may arrive as strings (`"3e-4"`, as PyYAML reads them); booleans as `"True"`/`"false"` or 0/1.

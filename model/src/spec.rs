@@ -1,4 +1,4 @@
-//! `params.network` → a typed network description (spec §3.3 and §5).
+//! `params.network` → a typed network description (docs/rl_games.md §3.3 and §5).
 //!
 //! Today only `actor_critic` with an MLP and a continuous head is built. The `rnn` and `cnn`
 //! blocks are refused here, in [`NetworkConfig::refusals`], and will become optional fields of
@@ -8,7 +8,7 @@ use crate::section::{config_error, parse_number, ConfigResult, Refusals, Section
 use rlhost_sdk::api::{ConfigKey, ValueType};
 use serde_json::Value;
 
-/// A hidden or head activation (spec §2 "activations").
+/// A hidden or head activation (docs/rl_games.md §2 "activations").
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Activation {
     /// `None`: identity.
@@ -65,7 +65,7 @@ pub enum FanMode {
     FanAvg,
 }
 
-/// A weight initializer with its arguments (spec §5.2 table).
+/// A weight initializer with its arguments (docs/rl_games.md §5.2 table).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Initializer {
     /// Leave the framework default (PyTorch Linear: U(±1/√fan_in)).
@@ -132,7 +132,7 @@ impl Initializer {
     }
 }
 
-/// How the raw σ output becomes a standard deviation (spec §5.4).
+/// How the raw σ output becomes a standard deviation (docs/rl_games.md §5.4).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SigmaParametrization {
     /// σ = exp(raw) (raw is a log-std).

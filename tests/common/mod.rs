@@ -9,7 +9,7 @@ use std::process::{Command, Output};
 macro_rules! toy_config {
     ($extra:literal) => {
         concat!(
-            "params:\n  seed: 7\n  algo: {name: toy_algo}\n  env: {clip_observations: 0.5}\n  config:\n",
+            "\nparams:\n  seed: 7\n  algo: {name: toy_algo}\n  env: {clip_observations: 0.5}\n  config:\n",
             "    name: toy\n    env_name: ToyEnv\n    num_actors: 3\n    device: cpu\n    max_epochs: 3\n",
             $extra
         )

@@ -23,7 +23,7 @@ pub struct Adam {
 }
 
 impl Adam {
-    /// Adam with betas (0.9, 0.999) and eps 1e-8 (spec §4.1 step 6).
+    /// Adam with betas (0.9, 0.999) and eps 1e-8 (docs/rl_games.md §4.1 step 6).
     pub fn new(params: Vec<(String, Tensor)>, lr: f64, weight_decay: f64) -> Self {
         let exp_avg = params.iter().map(|(_, p)| p.zeros_like()).collect();
         let exp_avg_sq = params.iter().map(|(_, p)| p.zeros_like()).collect();

@@ -1,5 +1,5 @@
 //! `use_diagnostics: True`: rl_games 1.6.5's `PpoDiagnostics` (`rl_games/common/diagnostics.py`,
-//! spec §7.3), computed as it computes them, in float32 on the training device.
+//! docs/rl_games.md §7.3), computed as it computes them, in float32 on the training device.
 //!
 //! Per minibatch, from the rollout values and returns (normalised when `normalize_value`) and
 //! the neg-log-probs of the forward before the step: the explained variance and the clip

@@ -1,4 +1,4 @@
-//! Generalised advantage estimation (spec §4.5), a backward scan over the horizon.
+//! Generalised advantage estimation (docs/rl_games.md §4.5), a backward scan over the horizon.
 //!
 //! Inputs are (H, N) float32: shaped rewards `r`, de-normalised values `v`, stored dones `d`
 //! (row t = done produced by step t−1, so `d[0]` is never read), plus `v_H` = last values and

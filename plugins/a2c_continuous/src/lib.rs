@@ -1,7 +1,7 @@
 //! rl_games' continuous PPO (`a2c_continuous`) as an rlhost algorithm plugin.
 //!
 //! The modules follow the order the algorithm runs, CleanRL-style:
-//! - [`config`]: `params` → typed configuration with rl_games' defaults (spec §3).
+//! - [`config`]: `params` → typed configuration with rl_games' defaults (docs/rl_games.md §3).
 //! - The model itself (network spec, `actor_critic` MLP, initializers, σ parametrisation (§5),
 //!   the observation/value normalisers (§4.11), the action mapping and the checkpoint contract)
 //!   is the `rlhost-model` crate, shared with the player plugin.
@@ -13,7 +13,7 @@
 //! - [`meters`]: episode statistics (§4.13); [`nonfinite`]: where a NaN came from.
 //! - [`agent`]: the epoch loop, logging, checkpoint triggers, save/restore.
 //!
-//! rl_games quirks (spec §11) are reproduced and named where they happen ("quirk N"); the
+//! rl_games quirks (docs/rl_games.md §11) are reproduced and named where they happen ("quirk N"); the
 //! decisions are listed in this crate's `README.md`.
 #![allow(non_local_definitions)]
 

@@ -1,4 +1,4 @@
-//! PPO loss terms and the policy KL (spec §4.8, §4.10), each on its own.
+//! PPO loss terms and the policy KL (docs/rl_games.md §4.8, §4.10), each on its own.
 use crate::config::BoundLossType;
 use tch::{Kind, Tensor};
 

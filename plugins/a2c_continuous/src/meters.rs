@@ -1,4 +1,4 @@
-//! rl_games' `AverageMeter` (spec §4.13): an approximate sliding mean over `games_to_track` episodes.
+//! rl_games' `AverageMeter` (docs/rl_games.md §4.13): an approximate sliding mean over `games_to_track` episodes.
 
 /// An approximate windowed mean (quirk 12: not an exact window).
 #[derive(Debug, Clone, Copy, PartialEq)]

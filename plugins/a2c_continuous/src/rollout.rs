@@ -1,4 +1,4 @@
-//! Experience collection (spec §4.3–§4.4): H steps of N environments into preallocated (H, N, …)
+//! Experience collection (docs/rl_games.md §4.3–§4.4): H steps of N environments into preallocated (H, N, …)
 //! buffers, all on the training device, then bootstrap values and GAE.
 use crate::config::{PpoConfig, RewardShaper};
 use crate::gae::compute_gae;

@@ -1,4 +1,4 @@
-//! Learning-rate (and entropy) schedules (spec §4.10).
+//! Learning-rate (and entropy) schedules (docs/rl_games.md §4.10).
 use crate::config::LrScheduleConfig;
 
 /// A scheduler: `(lr, entropy_coef) ← update(lr, entropy_coef, epoch, frame, kl)`.

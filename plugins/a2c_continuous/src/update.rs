@@ -1,4 +1,4 @@
-//! The PPO update (spec §4.6–§4.10): prepare the dataset, then `mini_epochs` passes over fixed,
+//! The PPO update (docs/rl_games.md §4.6–§4.10): prepare the dataset, then `mini_epochs` passes over fixed,
 //! contiguous minibatches, one Adam step each.
 use crate::adam::Adam;
 use crate::config::{PpoConfig, ScheduleType};

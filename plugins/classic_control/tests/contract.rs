@@ -34,19 +34,19 @@ fn truncates_and_resets_at_the_step_limit() {
         let before = e.state();
         let a = actions(n as i64, t);
         e.step(&a, &mut out).unwrap();
-        assert_eq!(bools(&out.terminated()), vec![false; 3], "Pendulum never terminates");
+        assert_eq!(bools(out.terminated()), vec![false; 3], "Pendulum never terminates");
         if t < limit as i64 {
-            assert_eq!(bools(&out.truncated()), vec![false; 3], "step {t}");
+            assert_eq!(bools(out.truncated()), vec![false; 3], "step {t}");
             assert_eq!(Vec::<i64>::try_from(e.elapsed_steps()).unwrap(), vec![t; 3]);
         } else {
-            assert_eq!(bools(&out.truncated()), vec![true; 3], "step {t}");
+            assert_eq!(bools(out.truncated()), vec![true; 3], "step {t}");
             // Same-step auto-reset: the observation is already the next episode's first...
             assert!(max_abs_diff(&e.state(), &expected_initial::<Pendulum>(11, 3, 2)) == 0.0);
-            assert!(max_abs_diff(&out.obs(0), &e.observation()) == 0.0);
+            assert!(max_abs_diff(out.obs(0), &e.observation()) == 0.0);
             // ...and not the continuation, while the reward still belongs to the last step.
             let cont = Pendulum::step(&before, &a.to_kind(Kind::Double));
-            assert!(max_abs_diff(&out.obs(0), &Pendulum::observe(&cont.next_state)) > 1e-3);
-            assert!(max_abs_diff(&out.rewards(), &cont.reward) < 1e-6);
+            assert!(max_abs_diff(out.obs(0), &Pendulum::observe(&cont.next_state)) > 1e-3);
+            assert!(max_abs_diff(out.rewards(), &cont.reward) < 1e-6);
             assert_eq!(Vec::<i64>::try_from(e.elapsed_steps()).unwrap(), vec![0; 3]);
             assert_eq!(Vec::<i64>::try_from(e.episode_counters()).unwrap(), vec![3; 3]);
         }
@@ -62,8 +62,8 @@ fn terminal_env_resets_alone_and_others_continue() {
     let mut out = buffers(&e);
     let a = Tensor::zeros([3, 1], (Kind::Float, Device::Cpu));
     e.step(&a, &mut out).unwrap();
-    assert_eq!(bools(&out.terminated()), vec![false, true, false]);
-    assert_eq!(bools(&out.truncated()), vec![false, false, false]);
+    assert_eq!(bools(out.terminated()), vec![false, true, false]);
+    assert_eq!(bools(out.truncated()), vec![false, false, false]);
     assert_eq!(Vec::<f32>::try_from(out.rewards()).unwrap(), vec![1.0, 1.0, 1.0]);
     let cont = CartPole::step(&state, &a.to_kind(Kind::Double));
     let expected_obs = CartPole::observe(&cont.next_state);
@@ -84,7 +84,7 @@ fn time_out_on_a_terminal_step_reports_both() {
     e.set_elapsed_steps(&Tensor::from_slice(&[2i64])).unwrap();
     let mut out = buffers(&e);
     e.step(&Tensor::zeros([1, 1], (Kind::Float, Device::Cpu)), &mut out).unwrap();
-    assert_eq!((bools(&out.terminated())[0], bools(&out.truncated())[0]), (true, true));
+    assert_eq!((bools(out.terminated())[0], bools(out.truncated())[0]), (true, true));
 }
 
 #[test]
@@ -93,7 +93,7 @@ fn goal_terminates_mountain_car_and_acrobot() {
     car.set_state_f64(&Tensor::from_slice(&[0.449, 0.02]).view([1, 2])).unwrap();
     let mut out = buffers(&car);
     car.step(&Tensor::from_slice(&[0.5f32]).view([1, 1]), &mut out).unwrap();
-    assert!(bools(&out.terminated())[0]);
+    assert!(bools(out.terminated())[0]);
     assert!((out.rewards().double_value(&[0]) - (100.0 - 0.025)).abs() < 1e-5);
     let first = car.state();
     assert!((-0.6..-0.4).contains(&first.double_value(&[0, 0])) && first.double_value(&[0, 1]) == 0.0);
@@ -103,7 +103,7 @@ fn goal_terminates_mountain_car_and_acrobot() {
     acro.set_state_f64(&Tensor::from_slice(&[std::f64::consts::PI, 0.0, 0.0, 0.0]).view([1, 4])).unwrap();
     let mut out = buffers(&acro);
     acro.step(&Tensor::zeros([1, 1], (Kind::Float, Device::Cpu)), &mut out).unwrap();
-    assert!(bools(&out.terminated())[0]);
+    assert!(bools(out.terminated())[0]);
     assert_eq!(out.rewards().double_value(&[0]), 0.0);
 }
 
@@ -121,7 +121,7 @@ fn random_initial_episode_length_staggers_time_outs() {
     let mut second_end = vec![0i64; n as usize];
     for t in 1..=2 * limit {
         e.step(&actions(n as i64, t), &mut out).unwrap();
-        for (i, done) in bools(&out.truncated()).into_iter().enumerate() {
+        for (i, done) in bools(out.truncated()).into_iter().enumerate() {
             if done && first_end[i] == 0 {
                 first_end[i] = t;
             } else if done && second_end[i] == 0 {

@@ -76,10 +76,10 @@ fn check_transitions<D: Dynamics>(name: &str) {
     env.set_elapsed_steps(&r.elapsed).unwrap();
     let mut out = buffers(&env);
     env.step(&r.actions, &mut out).unwrap();
-    let d = max_abs_diff(&out.rewards(), &r.rewards);
+    let d = max_abs_diff(out.rewards(), &r.rewards);
     assert!(d < TOL, "{name}: rewards differ by {d}");
-    assert_eq!(bools(&out.terminated()), r.terminated, "{name}: terminated");
-    assert_eq!(bools(&out.truncated()), r.truncated, "{name}: truncated");
+    assert_eq!(bools(out.terminated()), r.terminated, "{name}: terminated");
+    assert_eq!(bools(out.truncated()), r.truncated, "{name}: truncated");
     let done: Vec<bool> = r.terminated.iter().zip(&r.truncated).map(|(a, b)| a | b).collect();
     let live: Vec<i64> = (0..r.rows).filter(|&i| !done[i as usize]).collect();
     let live = Tensor::from_slice(&live);
@@ -99,10 +99,10 @@ fn check_episode<D: Dynamics>(name: &str) {
         env.step(&r.actions.narrow(0, t, 1), &mut out).unwrap();
         let d = (out.rewards().double_value(&[0]) - r.rewards.double_value(&[t])).abs();
         assert!(d < TOL, "{name}: step {t}: reward differs by {d}");
-        assert_eq!(bools(&out.terminated())[0], r.terminated[t as usize], "{name}: step {t}: terminated");
-        assert_eq!(bools(&out.truncated())[0], r.truncated[t as usize], "{name}: step {t}: truncated");
+        assert_eq!(bools(out.terminated())[0], r.terminated[t as usize], "{name}: step {t}: terminated");
+        assert_eq!(bools(out.truncated())[0], r.truncated[t as usize], "{name}: step {t}: truncated");
         if t + 1 < len {
-            let d = max_abs_diff(&out.obs(0), &r.next_obs.narrow(0, t, 1));
+            let d = max_abs_diff(out.obs(0), &r.next_obs.narrow(0, t, 1));
             assert!(d < TOL, "{name}: step {t}: observation differs by {d}");
         }
     }

@@ -1,4 +1,4 @@
-//! Checkpoint triggers and stop conditions (spec §4.14), the metadata, save and restore (the
+//! Checkpoint triggers and stop conditions (docs/rl_games.md §4.14), the metadata, save and restore (the
 //! contract is `CHECKPOINT.md` of `rlhost-model`).
 use super::rng::{self, GENERATOR_DEVICE, GENERATOR_STATE};
 use super::{PpoAgent, PLUGIN_ID};

@@ -1,4 +1,4 @@
-//! The `train()` loop and one epoch: rollout and GAE, then the update (spec §4.2).
+//! The `train()` loop and one epoch: rollout and GAE, then the update (docs/rl_games.md §4.2).
 use super::PpoAgent;
 use crate::update::{prepare_batch, UpdateStats};
 use rlhost_model::checkpoint::names;

@@ -1,4 +1,4 @@
-//! The console line (spec §7.1), TensorBoard scalars (§7.2) and the host's epoch progress.
+//! The console line (docs/rl_games.md §7.1), TensorBoard scalars (§7.2) and the host's epoch progress.
 use super::epoch::EpochStats;
 use super::PpoAgent;
 use crate::diagnostics::DiagnosticsStats;
@@ -77,7 +77,7 @@ impl PpoAgent {
 }
 
 impl PpoAgent {
-    /// `PpoDiagnostics.send_info` (spec §7.3), x = epoch: clip fraction per mini-epoch, explained
+    /// `PpoDiagnostics.send_info` (docs/rl_games.md §7.3), x = epoch: clip fraction per mini-epoch, explained
     /// variance and, with `normalize_value`, the value normaliser's mean and variance.
     fn diagnostics_scalars(&self, d: &DiagnosticsStats, scalars: &mut Vec<(&'static str, i64, f64)>) {
         let epoch = self.epoch as i64;

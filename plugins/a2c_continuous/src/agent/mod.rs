@@ -1,4 +1,4 @@
-//! The training agent: rl_games' `A2CAgent` (spec §4.2): construction, state and the
+//! The training agent: rl_games' `A2CAgent` (docs/rl_games.md §4.2): construction, state and the
 //! [`NativeAgent`] entry points. By job:
 //! - [`epoch`]: the `train()` loop and one epoch (rollout, GAE, update);
 //! - [`logging`]: the console line and TensorBoard scalars (§7);

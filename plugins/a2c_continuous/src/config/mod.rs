@@ -1,4 +1,4 @@
-//! `params` → typed configuration, with rl_games' defaults and rules (spec §3.1–§3.3).
+//! `params` → typed configuration, with rl_games' defaults and rules (docs/rl_games.md §3.1–§3.3).
 //!
 //! Every error is one line naming the key path (`params.config.minibatch_size: ...`). The reader
 //! ([`Section`]) is [`rlhost_model::section`]; keys for rl_games features this plugin does not

@@ -1,4 +1,4 @@
-//! `params.network` (spec §3.3 and §5): the parser lives in [`rlhost_model::spec`], shared with
+//! `params.network` (docs/rl_games.md §3.3 and §5): the parser lives in [`rlhost_model::spec`], shared with
 //! the player, so a network the trainer accepts is a network the player can rebuild.
 pub use rlhost_model::spec::{
     Activation, ContinuousHead, FanMode, Initializer, MlpSpec, NetworkConfig, SigmaParametrization,

@@ -1,5 +1,5 @@
-//! `params.config` → [`PpoConfig`] with rl_games' defaults and rules (spec §3.2), and the whole
-//! parsed `params` block ([`Params`], spec §3.1).
+//! `params.config` → [`PpoConfig`] with rl_games' defaults and rules (docs/rl_games.md §3.2), and the whole
+//! parsed `params` block ([`Params`], docs/rl_games.md §3.1).
 //!
 //! Values are read through [`rlhost_model::section`], so numbers may be strings and booleans
 //! `"True"` or 0/1, exactly as every other rlhost plugin reads them.
@@ -9,7 +9,7 @@ use rlhost_model::section::{config_error, ConfigResult, Refusals, Section};
 use serde_json::Value;
 use tch::Device;
 
-/// `reward_shaper`: `r' = clamp((r + shift)·scale, min, max)`, then `ln` if `log_val` (spec §4.4).
+/// `reward_shaper`: `r' = clamp((r + shift)·scale, min, max)`, then `ln` if `log_val` (docs/rl_games.md §4.4).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct RewardShaper {
     pub scale_value: f64,
@@ -19,7 +19,7 @@ pub struct RewardShaper {
     pub log_val: bool,
 }
 
-/// The learning-rate schedule (spec §4.10).
+/// The learning-rate schedule (docs/rl_games.md §4.10).
 #[derive(Debug, Clone, PartialEq)]
 pub enum LrScheduleConfig {
     /// LR never changes.
@@ -97,7 +97,7 @@ pub struct PpoConfig {
     /// `mixed_precision` as configured; on the CPU rl_games (torch) runs it in float32, and so
     /// does this plugin; on CUDA it is refused (bf16 autocast is not implemented yet).
     pub mixed_precision: bool,
-    /// `use_diagnostics`: rl_games' `PpoDiagnostics` scalars (spec §7.3).
+    /// `use_diagnostics`: rl_games' `PpoDiagnostics` scalars (docs/rl_games.md §7.3).
     pub use_diagnostics: bool,
 }
 
