@@ -7,7 +7,6 @@ mod common;
 use common::*;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 /// A folder with the shipped plugins and the toy fixture (whose `ToyEnv` pays the action as reward).
@@ -62,22 +61,9 @@ fn pendulum() -> String {
     workspace_root().join("configs/pendulum_ppo.yaml").to_string_lossy().into_owned()
 }
 
-/// Runs `rlhost` in `dir` with a scan cache of its own; panics if it died by a signal.
+/// Runs `rlhost` in `dir` with a scan cache of its own (see [`rlhost_in`]).
 fn rlhost(dir: &Path, args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(rlhost_bin())
-        .current_dir(dir)
-        .args(args)
-        .env_remove("RLHOST_PLUGIN_PATH")
-        .env("RLHOST_PLUGIN_CACHE", dir.join("scan-cache.json"))
-        .output()
-        .expect("rlhost runs");
-    let (stdout, stderr) = texts(&out);
-    let code = out.status.code().unwrap_or_else(|| panic!("killed by a signal: {:?}\n{stdout}\n{stderr}", out.status));
-    (code, stdout, stderr)
-}
-
-fn last_line(text: &str) -> &str {
-    text.lines().last().unwrap_or_default()
+    rlhost_in(dir, args)
 }
 
 /// The only `last_*` checkpoint in `runs/<experiment>/nn`.

@@ -10,22 +10,9 @@ use std::time::{Duration, Instant};
 
 const TOY_CONFIG: &str = toy_config!("    player: {games_num: 2}\n");
 
-/// Runs `rlhost` in `dir` with a scan cache of its own; panics if it died by a signal.
+/// Runs `rlhost` in `dir` with a scan cache of its own (see [`rlhost_in`]).
 fn rlhost(dir: &Path, args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(rlhost_bin())
-        .current_dir(dir)
-        .args(args)
-        .env_remove("RLHOST_PLUGIN_PATH")
-        .env("RLHOST_PLUGIN_CACHE", dir.join("scan-cache.json"))
-        .output()
-        .expect("rlhost runs");
-    let (stdout, stderr) = texts(&out);
-    let code = out.status.code().unwrap_or_else(|| panic!("killed by a signal: {:?}\n{stdout}\n{stderr}", out.status));
-    (code, stdout, stderr)
-}
-
-fn last_line(text: &str) -> &str {
-    text.lines().last().unwrap_or_default()
+    rlhost_in(dir, args)
 }
 
 /// A folder with the toy plugin and `toy.yaml`.

@@ -73,6 +73,26 @@ pub fn write_non_elf(dir: &Path) -> PathBuf {
     path
 }
 
+/// Runs `rlhost` in `dir` with a scan cache of its own: (exit code, stdout, stderr); panics if it
+/// died by a signal.
+pub fn rlhost_in(dir: &Path, args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(rlhost_bin())
+        .current_dir(dir)
+        .args(args)
+        .env_remove("RLHOST_PLUGIN_PATH")
+        .env("RLHOST_PLUGIN_CACHE", dir.join("scan-cache.json"))
+        .output()
+        .expect("rlhost runs");
+    let (stdout, stderr) = texts(&out);
+    let code = out.status.code().unwrap_or_else(|| panic!("killed by a signal: {:?}\n{stdout}\n{stderr}", out.status));
+    (code, stdout, stderr)
+}
+
+/// The last line of `text` (where the one-line error is).
+pub fn last_line(text: &str) -> &str {
+    text.lines().last().unwrap_or_default()
+}
+
 /// Runs `rlhost` with `args` in `cwd`.
 pub fn run_rlhost(cwd: &Path, args: &[&str]) -> Output {
     Command::new(rlhost_bin())
