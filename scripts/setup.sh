@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Idempotent set-up for rlhost: PyTorch 2.13.0 (libtorch) in a venv cached under ~/.cache/rlhost,
+# Idempotent set-up for rlhost: PyTorch 2.13.0 (libtorch) and the pinned packages of
+# scripts/python-requirements.txt in a venv cached under ~/.cache/rlhost,
 # a release build of the whole workspace, and the built plugins linked into plugins/lib.
 # A second run only checks and finishes in seconds.
 set -euo pipefail
@@ -21,6 +22,25 @@ if ! has_torch; then
   python3 -m venv "$VENV"
   "$VENV/bin/pip" install --quiet --disable-pip-version-check torch=="$TORCH_VERSION"
   has_torch || { echo "setup: torch $TORCH_VERSION did not install into $VENV" >&2; exit 1; }
+fi
+# The pinned Python packages beside torch (Gymnasium, MuJoCo, maturin, onnxruntime).
+REQUIREMENTS=$ROOT/scripts/python-requirements.txt
+has_requirements() {
+  "$VENV/bin/python" - "$REQUIREMENTS" <<'PY' 2>/dev/null
+import sys
+from importlib.metadata import version, PackageNotFoundError
+wanted = [l.split("#")[0].strip() for l in open(sys.argv[1])]
+try:
+    ok = all(version(n) == v for n, v in (w.split("==") for w in wanted if w))
+except PackageNotFoundError:
+    ok = False
+sys.exit(0 if ok else 1)
+PY
+}
+if ! has_requirements; then
+  echo "setup: installing the pinned Python packages of $REQUIREMENTS into $VENV" >&2
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check -r "$REQUIREMENTS"
+  has_requirements || { echo "setup: $REQUIREMENTS did not install into $VENV" >&2; exit 1; }
 fi
 ln -sfn "$VENV" "$ROOT/.venv"
 
