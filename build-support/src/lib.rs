@@ -29,3 +29,22 @@ pub fn link_with(lib: &Path) {
         println!("cargo:rustc-link-arg=-Wl,--no-as-needed,-ltorch_cuda,--as-needed");
     }
 }
+
+/// Adds an rpath to the folder holding `python`'s shared libpython (which pyo3 links), so a
+/// binary or plugin embedding that interpreter starts without `LD_LIBRARY_PATH`.
+pub fn link_libpython(python: &str) {
+    println!("cargo:rerun-if-env-changed=PYO3_PYTHON");
+    let query = "import sysconfig; print(sysconfig.get_config_var('LIBDIR') or '')";
+    let lib = std::process::Command::new(python)
+        .args(["-c", query])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_default();
+    if lib.is_empty() {
+        println!("cargo:warning=rlhost-build: {python} reports no LIBDIR; libpython needs LD_LIBRARY_PATH");
+        return;
+    }
+    println!("cargo:rustc-link-arg=-Wl,-rpath,{lib}");
+}

@@ -1,8 +1,10 @@
 //! The algorithm, player and environment factories, filled from the loaded plugins.
 //!
-//! Like rl_games' `ObjectFactory`, each maps a builder name to the plugin that builds it. A name
-//! offered by two plugins is ambiguous until the user picks one, either with `plugin_id:name` in
-//! the config or with `--plugin-id`.
+//! Like rl_games' `ObjectFactory`, each maps a builder name to the plugin that builds it. A
+//! builder may stand for a family of names (`gym:*` builds `gym:Ant-v5`); an exact name wins
+//! over a family. A name offered by two plugins is ambiguous until the user picks one, either
+//! with `<plugin id>:name` in the config (the part before the first `:` is the id of a loaded
+//! plugin, so `gym:Ant-v5` stays a name) or with `--plugin-id`.
 use crate::discovery::LoadedPlugin;
 use anyhow::{anyhow, bail, Result};
 use rlhost_plugin_api::abi_stable::std_types::RStr;
@@ -36,13 +38,31 @@ impl<'p> Registry<'p> {
         self.by_kind.get(&kind).map(|m| m.keys().map(String::as_str).collect()).unwrap_or_default()
     }
 
-    /// The plugin that builds `requested` (`name` or `plugin_id:name`), and the bare name.
+    /// The indices of the plugins building `name`: those offering it exactly, else those whose
+    /// family matches it.
+    fn candidates(&self, kind: BuilderKind, name: &str) -> Vec<usize> {
+        let Some(builders) = self.by_kind.get(&kind) else { return Vec::new() };
+        if let Some(exact) = builders.get(name) {
+            return exact.clone();
+        }
+        let mut family: Vec<usize> = builders
+            .iter()
+            .filter(|(declared, _)| rlhost_plugin_api::builder_name_matches(declared, name))
+            .flat_map(|(_, plugins)| plugins.iter().copied())
+            .collect();
+        family.sort_unstable();
+        family.dedup();
+        family
+    }
+
+    /// The plugin that builds `requested` (`name` or `<plugin id>:name`), and the name without
+    /// the id.
     pub fn resolve<'r>(&self, kind: BuilderKind, requested: &'r str) -> Result<(&'p LoadedPlugin, &'r str)> {
-        let (wanted_id, name) = match requested.rsplit_once(':') {
-            Some((id, name)) if !id.is_empty() => (Some(id), name),
+        let (wanted_id, name) = match requested.split_once(':') {
+            Some((id, name)) if self.plugins.iter().any(|p| p.manifest.id == id) => (Some(id), name),
             _ => (None, requested),
         };
-        let candidates = self.by_kind.get(&kind).and_then(|m| m.get(name)).map(Vec::as_slice).unwrap_or_default();
+        let candidates = self.candidates(kind, name);
         if candidates.is_empty() {
             let known = self.names(kind);
             let known = if known.is_empty() { "none".to_string() } else { known.join(", ") };
@@ -86,7 +106,8 @@ impl<'p> Registry<'p> {
         for (kind, requested) in wanted {
             let Some(requested) = requested else { continue };
             if let Ok((plugin, name)) = self.resolve(kind, &requested) {
-                let builder = plugin.builders.iter().find(|b| b.kind() == Some(kind) && b.name == name);
+                let of_kind = || plugin.builders.iter().filter(|b| b.kind() == Some(kind));
+                let builder = of_kind().find(|b| b.name == name).or_else(|| of_kind().find(|b| b.matches(name)));
                 keys.extend(builder.into_iter().flat_map(|b| b.config_keys.iter().cloned()));
             }
         }

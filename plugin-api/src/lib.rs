@@ -48,7 +48,8 @@ pub use agent::{
 pub use env::{EnvExtra, EnvInfo, ExtraKind, ExtraKind_NE, StepOutput, VecEnv, VecEnvBox, VecEnv_TO};
 pub use error::{ErrorKind, ErrorKind_NE, PResult, PluginError};
 pub use module::{
-    AlgoArgs, BuilderInfo, BuilderKind, BuilderKind_NE, ConfigKey, EnvArgs, PlayerArgs, PluginManifest, PluginModule,
+    builder_name_matches, AlgoArgs, BuilderInfo, BuilderKind, BuilderKind_NE, ConfigKey, EnvArgs, PlayerArgs,
+    PluginManifest, PluginModule,
     PluginModuleRef, ValueType, ValueType_NE, MANIFEST_SYMBOL,
 };
 pub use observer::{EpochProgress, Observer, ObserverBox, Observer_TO, Scalar};

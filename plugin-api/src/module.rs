@@ -111,7 +111,9 @@ impl ConfigKey {
 pub struct BuilderInfo {
     /// What it builds; read it with [`BuilderInfo::kind`].
     pub kind_ne: BuilderKind_NE,
-    /// The name configs refer to (`a2c_continuous`, `Pendulum-v1`).
+    /// The name configs refer to (`a2c_continuous`, `Pendulum-v1`), or a family of names: a
+    /// name ending in `*` (`gym:*`) stands for every name with that prefix (`gym:Ant-v5`), and
+    /// its builder receives the full name. An exact name wins over a family.
     pub name: RString,
     /// Every config key it reads (the host warns about keys nobody declares).
     pub config_keys: RVec<ConfigKey>,
@@ -126,6 +128,20 @@ impl BuilderInfo {
     /// What it builds, `None` for a kind a later 2.x added.
     pub fn kind(&self) -> Option<BuilderKind> {
         self.kind_ne.as_enum().ok().copied()
+    }
+
+    /// Whether this builder builds `requested` (see [`builder_name_matches`]).
+    pub fn matches(&self, requested: &str) -> bool {
+        builder_name_matches(&self.name, requested)
+    }
+}
+
+/// Whether a builder declared as `declared` builds `requested`: the same name, or, for a
+/// family declared as `prefix*`, any longer name starting with `prefix`.
+pub fn builder_name_matches(declared: &str, requested: &str) -> bool {
+    match declared.strip_suffix('*') {
+        Some(prefix) => requested.len() > prefix.len() && requested.starts_with(prefix),
+        None => declared == requested,
     }
 }
 

@@ -52,6 +52,11 @@ pub use tch;
 /// Builders are `fn(Args) -> Result<Box, PluginError>`; each call runs under [`guard`]. The third
 /// element of each entry is a `fn() -> Vec<ConfigKey>`: the config keys that builder reads (the
 /// host's typo warnings come from these declarations; `Vec::new` declares none).
+///
+/// An optional `env_families: [("gym:*", build_gym, gym_keys)]` list offers environment
+/// families: a name ending in `*` matches every name with that prefix (see
+/// [`builder_name_matches`](crate::api::builder_name_matches)), and its builder is
+/// `fn(&str, EnvArgs) -> Result<VecEnvBox, PluginError>`, called with the full requested name.
 /// The plugin crate must depend on `abi_stable` directly (its macros name `::abi_stable`).
 #[macro_export]
 macro_rules! export_plugin {
@@ -59,7 +64,8 @@ macro_rules! export_plugin {
         manifest: $manifest:path,
         algos: [$(($algo_name:expr, $algo_fn:path, $algo_keys:path)),* $(,)?],
         players: [$(($player_name:expr, $player_fn:path, $player_keys:path)),* $(,)?],
-        envs: [$(($env_name:expr, $env_fn:path, $env_keys:path)),* $(,)?] $(,)?
+        envs: [$(($env_name:expr, $env_fn:path, $env_keys:path)),* $(,)?]
+        $(, env_families: [$(($family:expr, $family_fn:path, $family_keys:path)),* $(,)?])? $(,)?
     ) => {
         #[::abi_stable::export_root_module]
         fn __rlhost_root_module() -> $crate::api::PluginModuleRef {
@@ -100,6 +106,7 @@ macro_rules! export_plugin {
             $(all.push(BuilderInfo::new(BuilderKind::Algo, $algo_name, keys($algo_keys)));)*
             $(all.push(BuilderInfo::new(BuilderKind::Player, $player_name, keys($player_keys)));)*
             $(all.push(BuilderInfo::new(BuilderKind::Env, $env_name, keys($env_keys)));)*
+            $($(all.push(BuilderInfo::new(BuilderKind::Env, $family, keys($family_keys)));)*)?
             all
         }
 
@@ -135,7 +142,8 @@ macro_rules! export_plugin {
             let name = name.as_str().to_string();
             $crate::guard(move || {
                 $(if name == $env_name { return $env_fn(args); })*
-                Err($crate::adapt::unknown_builder("environment", &name, &[$($env_name),*]))
+                $($(if $crate::api::builder_name_matches($family, &name) { return $family_fn(&name, args); })*)?
+                Err($crate::adapt::unknown_builder("environment", &name, &[$($env_name,)* $($($family),*)?]))
             })
         }
     };

@@ -1,0 +1,35 @@
+//! Python exceptions as rlhost's one-line errors.
+use pyo3::prelude::*;
+use pyo3::types::PyTracebackMethods;
+use rlhost_sdk::{ErrorKind, PluginError};
+
+/// A Python exception: `Type: message` on one line, the formatted traceback apart.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PyFailure {
+    /// `ValueError: bad action`, newlines folded.
+    pub line: String,
+    /// The traceback as Python prints it (empty when there is none).
+    pub traceback: String,
+    /// Whether it was a `KeyboardInterrupt`.
+    pub interrupted: bool,
+}
+
+/// Describes `err` without consuming it.
+pub fn describe(py: Python<'_>, err: &PyErr) -> PyFailure {
+    let type_name = err.get_type(py).name().map(|n| n.to_string()).unwrap_or_else(|_| "Exception".to_string());
+    let message = err.value(py).str().map(|s| s.to_string()).unwrap_or_default();
+    let message = message.split_whitespace().collect::<Vec<_>>().join(" ");
+    let line = if message.is_empty() { type_name.clone() } else { format!("{type_name}: {message}") };
+    let traceback = err.traceback(py).and_then(|tb| tb.format().ok()).unwrap_or_default();
+    let interrupted = err.is_instance_of::<pyo3::exceptions::PyKeyboardInterrupt>(py);
+    PyFailure { line, traceback, interrupted }
+}
+
+/// The error for `err` raised while doing `context` (for example `env 'python' (my_env:make)
+/// step()`): one line with the exception's type and message, the traceback as detail. Kind
+/// [`ErrorKind::Interrupted`] for a `KeyboardInterrupt`, `fallback` otherwise.
+pub fn py_error(py: Python<'_>, context: &str, fallback: ErrorKind, err: &PyErr) -> PluginError {
+    let failure = describe(py, err);
+    let kind = if failure.interrupted { ErrorKind::Interrupted } else { fallback };
+    PluginError::new(kind, format!("{context}: {}", failure.line)).with_detail(failure.traceback)
+}
