@@ -45,12 +45,14 @@ fi
 ln -sfn "$VENV" "$ROOT/.venv"
 
 export LIBTORCH_USE_PYTORCH=1
+# pyo3 (the Python env plugin) builds against, and embeds, the venv's interpreter.
+export PYO3_PYTHON="$ROOT/.venv/bin/python"
 export PATH="$VENV/bin:$PATH"
 cd "$ROOT"
 cargo build --release --workspace --quiet
 
 # Discovery scans plugins/ and plugins/lib/: link the freshly built plugin libraries there.
 mkdir -p plugins/lib
-for lib in rlhost_classic_control rlhost_a2c_continuous rlhost_ppo_player; do
+for lib in rlhost_classic_control rlhost_a2c_continuous rlhost_ppo_player rlhost_python_env_plugin; do
   ln -sfn "$ROOT/target/release/lib$lib.so" "plugins/lib/lib$lib.so"
 done

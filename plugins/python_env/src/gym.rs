@@ -89,6 +89,13 @@ impl GymEnv {
     }
 }
 
+impl GymEnv {
+    /// The Gymnasium vector env itself, for tests and tools that read its sub-environments.
+    pub fn vector_env(&self) -> &Py<PyAny> {
+        &self.env
+    }
+}
+
 impl NativeVecEnv for GymEnv {
     fn info(&self) -> EnvInfo {
         self.info.clone()

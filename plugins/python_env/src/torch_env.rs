@@ -18,7 +18,7 @@ use rlhost_sdk::api::{ActionSpace_NE, AutoReset, AutoReset_NE, EnvArgs, EnvExtra
 use rlhost_sdk::tensor::{device_name, dl_device, tch_device};
 use rlhost_sdk::{ErrorKind, ExtrasCollector, NativeVecEnv, PluginError, StepBuffers};
 use std::path::Path;
-use tch::{Device, Tensor};
+use tch::Tensor;
 
 /// The builder's name.
 pub const NAME: &str = "python";
@@ -82,11 +82,10 @@ impl TorchEnv {
                 ));
             }
             let env_device = read("device")?.str().map(|s| s.to_string()).map_err(|e| fail("device", e))?;
-            let env_device = rlhost_sdk::tensor::parse_device(&env_device).ok();
-            if env_device != Some(device) {
+            if rlhost_sdk::tensor::parse_device(&env_device).ok() != Some(device) {
                 return Err(PluginError::new(
                     ErrorKind::Device,
-                    format!("{who}: its device is {}; rlhost asked for {}", env_device.map(device_name).unwrap_or_else(|| "unknown".into()), device_name(device)),
+                    format!("{who}: its device is '{env_device}'; rlhost asked for {}", device_name(device)),
                 ));
             }
             let obs_space = Space::of(&read("single_observation_space")?).map_err(|e| fail("single_observation_space", e))?;
@@ -225,9 +224,4 @@ impl NativeVecEnv for TorchEnv {
             env.call_method0("close").map(|_| ()).map_err(|e| py_error(py, &format!("{} close()", self.who), ErrorKind::Env, &e))
         })
     }
-}
-
-/// Whether the device is one this builder can run on (CPU, or CUDA when libtorch has it).
-pub fn check_device(device: Device) -> bool {
-    matches!(device, Device::Cpu | Device::Cuda(_))
 }
