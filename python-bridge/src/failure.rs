@@ -2,6 +2,15 @@
 use pyo3::prelude::*;
 use pyo3::types::PyTracebackMethods;
 use rlhost_sdk::{ErrorKind, PluginError};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+static PRINT_TRACEBACKS: AtomicBool = AtomicBool::new(false);
+
+/// Whether [`py_error`] also prints each traceback to stderr (the host's `--verbose`): the
+/// host shows only an error's first line, and the traceback is what a user debugs with.
+pub fn print_tracebacks(on: bool) {
+    PRINT_TRACEBACKS.store(on, Ordering::Relaxed);
+}
 
 /// A Python exception: `Type: message` on one line, the formatted traceback apart.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,5 +40,8 @@ pub fn describe(py: Python<'_>, err: &PyErr) -> PyFailure {
 pub fn py_error(py: Python<'_>, context: &str, fallback: ErrorKind, err: &PyErr) -> PluginError {
     let failure = describe(py, err);
     let kind = if failure.interrupted { ErrorKind::Interrupted } else { fallback };
+    if PRINT_TRACEBACKS.load(Ordering::Relaxed) && !failure.traceback.is_empty() {
+        eprintln!("{context}: Python traceback (most recent call last):\n{}{}", failure.traceback, failure.line);
+    }
     PluginError::new(kind, format!("{context}: {}", failure.line)).with_detail(failure.traceback)
 }

@@ -13,6 +13,6 @@ pub mod failure;
 pub mod interpreter;
 
 pub use dlpack::{tensor_from_py, tensor_to_torch};
-pub use failure::{py_error, PyFailure};
+pub use failure::{print_tracebacks, py_error, PyFailure};
 pub use interpreter::{ensure_started, prepend_sys_path};
 pub use pyo3;

@@ -41,6 +41,7 @@ impl GymEnv {
             ));
         }
         ensure_started()?;
+        rlhost_python_bridge::print_tracebacks(args.verbose);
         Python::attach(|py| {
             let fail = |what: &str, e: PyErr| py_error(py, &format!("{who} {what}"), ErrorKind::Env, &e);
             let helpers = helpers(py).map_err(|e| fail("helpers", e))?;

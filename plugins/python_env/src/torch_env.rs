@@ -48,6 +48,7 @@ impl TorchEnv {
         let who = format!("env 'python' ({})", config.entry_point);
         let device = tch_device(args.device)?;
         ensure_started()?;
+        rlhost_python_bridge::print_tracebacks(args.verbose);
         Python::attach(|py| {
             let fail = |what: &str, e: PyErr| py_error(py, &format!("{who} {what}"), ErrorKind::Env, &e);
             let cwd = std::env::current_dir().unwrap_or_default();
