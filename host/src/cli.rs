@@ -223,9 +223,7 @@ fn execute(mode: Mode, opts: &RunOptions, doc: Value) -> Result<()> {
     };
     let stop = Arc::new(AtomicBool::new(false));
     install_ctrlc(Arc::clone(&stop));
-    let runner = Runner::load(registry, doc, stop)?
-        .with_config_dir(opts.config.parent().map(std::path::Path::to_path_buf))
-        .verbose(opts.plugins.verbose);
+    let runner = load_runner(opts, registry, doc, stop)?;
     match runner.run(mode, checkpoint.as_deref(), opts.sigma)? {
         Outcome::Trained { summary, run_dir, .. } => {
             let how = if summary.interrupted { "interrupted" } else { "finished" };
@@ -247,6 +245,13 @@ fn execute(mode: Mode, opts: &RunOptions, doc: Value) -> Result<()> {
     Ok(())
 }
 
+/// The runner for `opts`: the config file's folder (Python envs import from it) and `--verbose`.
+fn load_runner<'p>(opts: &RunOptions, registry: Registry<'p>, doc: Value, stop: Arc<AtomicBool>) -> Result<Runner<'p>> {
+    Ok(Runner::load(registry, doc, stop)?
+        .with_config_dir(opts.config.parent().map(std::path::Path::to_path_buf))
+        .verbose(opts.plugins.verbose))
+}
+
 fn bench(args: &BenchArgs) -> Result<()> {
     let mut doc = load_doc(&args.run)?;
     let train_dir = std::env::temp_dir().join(format!("rlhost-bench-{}", std::process::id()));
@@ -257,7 +262,7 @@ fn bench(args: &BenchArgs) -> Result<()> {
     let set = load_plugins(&args.run.plugins);
     let registry = Registry::new(&set.loaded, &args.run.plugins.plugin_ids);
     warn_unknown_keys(&args.run.config, &doc, &registry);
-    let runner = Runner::load(registry, doc, Arc::new(AtomicBool::new(false)))?.without_progress();
+    let runner = load_runner(&args.run, registry, doc, Arc::new(AtomicBool::new(false)))?.without_progress();
     let plan =
         crate::bench::BenchPlan { env_sizes: args.env_sizes.clone(), env_steps: args.env_steps, epochs: args.epochs };
     let envs = crate::bench::env_throughput(&runner, &plan)?;
