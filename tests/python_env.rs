@@ -176,3 +176,19 @@ fn gym_pendulum_trains_through_the_plugin_like_the_builtin() {
     assert!((gym - builtin).abs() < 0.25 * builtin.abs(), "gym {gym} vs built-in {builtin}");
     assert!((-1600.0..-700.0).contains(&gym), "{gym}");
 }
+
+#[test]
+fn gym_async_vectorization_trains_and_closes_its_workers() {
+    let dir = plugins();
+    let config = workspace_root().join("configs/pendulum_ppo.yaml").display().to_string();
+    let args = [
+        "train", "--plugin-dir", ".", "--config", &config, "--max-iterations", "2", "--num-envs", "4",
+        "params.config.minibatch_size=128", "params.config.env_name=gym:Pendulum-v1",
+        r#"params.config.env_config={"vectorization": "async"}"#,
+    ];
+    let (code, out, err) = rlhost_in(dir.path(), &args);
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(out.contains("epoch: 2/2"), "{out}");
+    // Dropping the env closes it: no worker process dies on a broken pipe at exit.
+    assert!(!err.contains("Traceback") && !err.contains("BrokenPipeError"), "{err}");
+}

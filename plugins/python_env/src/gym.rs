@@ -21,6 +21,8 @@ pub const PREFIX: &str = "gym:";
 /// A Gymnasium vector env.
 pub struct GymEnv {
     who: String,
+    /// Whether `close()` ran (dropping closes it otherwise: this plugin made the env).
+    closed: bool,
     env: Py<PyAny>,
     /// The numpy array handed to `step`, and a tch view of its memory.
     actions: (Py<PyAny>, Tensor),
@@ -85,7 +87,7 @@ impl GymEnv {
                 device: dl_device(Device::Cpu),
                 autoreset: AutoReset_NE::new(AutoReset::SameStep),
             };
-            Ok(GymEnv { who, env: env.unbind(), actions: (array.unbind(), view), info, seed: args.seed })
+            Ok(GymEnv { closed: false, who, env: env.unbind(), actions: (array.unbind(), view), info, seed: args.seed })
         })
     }
 }
@@ -132,6 +134,9 @@ impl NativeVecEnv for GymEnv {
     }
 
     fn close(&mut self) -> Result<(), PluginError> {
+        if std::mem::replace(&mut self.closed, true) {
+            return Ok(());
+        }
         Python::attach(|py| {
             self.env
                 .bind(py)
@@ -139,5 +144,12 @@ impl NativeVecEnv for GymEnv {
                 .map(|_| ())
                 .map_err(|e| py_error(py, &format!("{} close()", self.who), ErrorKind::Env, &e))
         })
+    }
+}
+
+impl Drop for GymEnv {
+    /// Closes the vector env (async workers exit cleanly instead of finding a broken pipe).
+    fn drop(&mut self) {
+        let _ = self.close();
     }
 }

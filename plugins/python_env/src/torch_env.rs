@@ -32,6 +32,8 @@ const INTERFACE: [&str; 6] = ["num_envs", "device", "single_observation_space", 
 /// A user's torch environment.
 pub struct TorchEnv {
     who: String,
+    /// Whether `close()` ran (dropping closes it otherwise: this plugin made the env).
+    closed: bool,
     env: Py<PyAny>,
     /// `torch.from_dlpack`.
     from_dlpack: Py<PyAny>,
@@ -110,6 +112,7 @@ impl TorchEnv {
                 autoreset: AutoReset_NE::new(AutoReset::SameStep),
             };
             Ok(TorchEnv {
+                closed: false,
                 who,
                 env: env.unbind(),
                 from_dlpack: from_dlpack.unbind(),
@@ -217,6 +220,9 @@ impl NativeVecEnv for TorchEnv {
     }
 
     fn close(&mut self) -> Result<(), PluginError> {
+        if std::mem::replace(&mut self.closed, true) {
+            return Ok(());
+        }
         Python::attach(|py| {
             let env = self.env.bind(py);
             if !env.hasattr("close").unwrap_or(false) {
@@ -224,5 +230,12 @@ impl NativeVecEnv for TorchEnv {
             }
             env.call_method0("close").map(|_| ()).map_err(|e| py_error(py, &format!("{} close()", self.who), ErrorKind::Env, &e))
         })
+    }
+}
+
+impl Drop for TorchEnv {
+    /// Closes the env this plugin built, once.
+    fn drop(&mut self) {
+        let _ = self.close();
     }
 }
