@@ -46,9 +46,9 @@ pub fn env_throughput(runner: &Runner<'_>, plan: &BenchPlan) -> Result<Vec<EnvTh
         let api = time_steps(&mut env, &actions, plan.env_steps)?;
         let observer = HostObserver::new(None, Arc::new(AtomicBool::new(false)), false)?;
         let wrapped = HostEnv::new(env, WrapperOptions::default(), runner.device(), observer)
-            .map_err(|e| anyhow!("{e}"))?
+            .map_err(anyhow::Error::new)?
             .boxed();
-        let mut wrapped = EnvHandle::new(wrapped).map_err(|e| anyhow!("{e}"))?;
+        let mut wrapped = EnvHandle::new(wrapped).map_err(anyhow::Error::new)?;
         let through_wrapper = time_steps(&mut wrapped, &actions, plan.env_steps)?;
         let steps = f64::from(n) * f64::from(plan.env_steps);
         rows.push(EnvThroughput {
@@ -72,15 +72,15 @@ fn random_actions(env: &EnvHandle) -> Result<Tensor> {
 
 /// Seconds for `steps` steps after a short warm-up.
 fn time_steps(env: &mut EnvHandle, actions: &Tensor, steps: u32) -> Result<f64> {
-    let out = env.step_buffers().map_err(|e| anyhow!("{e}"))?;
-    env.reset(out.observations()).map_err(|e| anyhow!("{e}"))?;
+    let out = env.step_buffers().map_err(anyhow::Error::new)?;
+    env.reset(out.observations()).map_err(anyhow::Error::new)?;
     for _ in 0..10 {
-        env.step(actions, &out).map_err(|e| anyhow!("{e}"))?;
+        env.step(actions, &out).map_err(anyhow::Error::new)?;
     }
     sync(env.device());
     let start = Instant::now();
     for _ in 0..steps {
-        env.step(actions, &out).map_err(|e| anyhow!("{e}"))?;
+        env.step(actions, &out).map_err(anyhow::Error::new)?;
     }
     sync(env.device());
     Ok(start.elapsed().as_secs_f64())
@@ -98,7 +98,7 @@ pub fn boundary_call_ns(runner: &Runner<'_>) -> Result<f64> {
     let calls = 200_000u32;
     let start = Instant::now();
     for i in 0..calls {
-        env.set_train_info(u64::from(i)).map_err(|e| anyhow!("{e}"))?;
+        env.set_train_info(u64::from(i)).map_err(anyhow::Error::new)?;
     }
     Ok(start.elapsed().as_secs_f64() * 1e9 / f64::from(calls))
 }

@@ -181,7 +181,7 @@ fn load_doc(opts: &RunOptions) -> Result<Value> {
 }
 
 /// Warns about config keys that neither the host nor the config's builders declare.
-fn warn_unknown_keys(config_path: &std::path::Path, doc: &Value, registry: &Registry<'_>) {
+pub fn warn_unknown_keys(config_path: &std::path::Path, doc: &Value, registry: &Registry<'_>) {
     let declared = crate::config_schema::KeyTree::new(&registry.declared_keys(doc));
     for warning in config::unknown_key_warnings(doc, &declared) {
         eprintln!("warning: {}: {warning}", config_path.display());
@@ -189,7 +189,7 @@ fn warn_unknown_keys(config_path: &std::path::Path, doc: &Value, registry: &Regi
 }
 
 /// Loads plugins, reporting refused files as one line each.
-fn load_plugins(args: &PluginArgs) -> PluginSet {
+pub fn load_plugins(args: &PluginArgs) -> PluginSet {
     let mut dirs = discovery::plugin_dirs(&args.plugin_dirs);
     if dirs.is_empty() {
         dirs.push(PathBuf::from("plugins"));

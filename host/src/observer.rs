@@ -46,7 +46,12 @@ pub struct HostObserver {
     episode_log: Mutex<Option<BufWriter<File>>>,
     /// The last epoch an algorithm reported (the x axis of per-epoch extras).
     last_epoch: std::sync::atomic::AtomicU64,
+    /// Called at the end of every epoch (the Python module's `AlgoObserver` bridge).
+    epoch_listener: std::sync::OnceLock<EpochListener>,
 }
+
+/// A callback at the end of every training epoch, with the observer (to write scalars).
+pub type EpochListener = Arc<dyn Fn(&HostObserver, &EpochProgress) + Send + Sync>;
 
 /// Recent episode returns and lengths.
 #[derive(Default)]
@@ -111,6 +116,7 @@ impl HostObserver {
             bar
         });
         Ok(Arc::new(HostObserver {
+            epoch_listener: std::sync::OnceLock::new(),
             events: Mutex::new(events),
             episodes: Mutex::new(EpisodeWindow::default()),
             progress,
@@ -225,8 +231,16 @@ impl HostObserver {
         }
     }
 
+    /// Installs the end-of-epoch callback (once; later calls are ignored).
+    pub fn set_epoch_listener(&self, listener: EpochListener) {
+        let _ = self.epoch_listener.set(listener);
+    }
+
     fn on_epoch(&self, p: EpochProgress) {
         self.last_epoch.store(p.epoch, Ordering::Relaxed);
+        if let Some(listener) = self.epoch_listener.get() {
+            listener(self, &p);
+        }
         if let Some(writer) = self.events.lock().expect("events lock").as_mut() {
             let _ = writer.flush();
         }

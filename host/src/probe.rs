@@ -79,6 +79,11 @@ pub struct Prober {
 impl Prober {
     /// Probes with this running binary.
     pub fn current() -> std::io::Result<Self> {
+        // Inside another program (the `rlhost` Python module runs in python) the scanner is
+        // the `rlhost` binary named by RLHOST_PROBE_EXE.
+        if let Some(exe) = std::env::var_os("RLHOST_PROBE_EXE") {
+            return Ok(Prober { exe: exe.into() });
+        }
         Ok(Prober { exe: std::env::current_exe()? })
     }
 

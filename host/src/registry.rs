@@ -119,7 +119,7 @@ impl<'p> Registry<'p> {
         let (plugin, name) = self.resolve(BuilderKind::Algo, requested)?;
         (plugin.module.create_algo())(RStr::from(name), args)
             .into_result()
-            .map_err(|e| anyhow!("algo '{name}' from plugin {}: {e}", plugin.manifest.id))
+            .map_err(|e| anyhow::Error::new(e).context(format!("algo '{name}' from plugin {}", plugin.manifest.id)))
     }
 
     /// Creates a player.
@@ -127,7 +127,7 @@ impl<'p> Registry<'p> {
         let (plugin, name) = self.resolve(BuilderKind::Player, requested)?;
         (plugin.module.create_player())(RStr::from(name), args)
             .into_result()
-            .map_err(|e| anyhow!("player '{name}' from plugin {}: {e}", plugin.manifest.id))
+            .map_err(|e| anyhow::Error::new(e).context(format!("player '{name}' from plugin {}", plugin.manifest.id)))
     }
 
     /// Creates an environment.
@@ -135,6 +135,6 @@ impl<'p> Registry<'p> {
         let (plugin, name) = self.resolve(BuilderKind::Env, requested)?;
         (plugin.module.create_env())(RStr::from(name), args)
             .into_result()
-            .map_err(|e| anyhow!("env '{name}' from plugin {}: {e}", plugin.manifest.id))
+            .map_err(|e| anyhow::Error::new(e).context(format!("env '{name}' from plugin {}", plugin.manifest.id)))
     }
 }

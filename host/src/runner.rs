@@ -64,6 +64,7 @@ pub struct Runner<'p> {
     show_progress: bool,
     config_dir: Option<PathBuf>,
     verbose: bool,
+    epoch_listener: Option<crate::observer::EpochListener>,
 }
 
 impl<'p> Runner<'p> {
@@ -93,7 +94,7 @@ impl<'p> Runner<'p> {
         resolve_num_actors(&mut doc)?;
         let device = resolve_device(&doc, rank)?;
         config::set(&mut doc, "params.config.device", Value::from(device_name(device)))?;
-        Ok(Runner { registry, doc, seed, device, rank, stop, show_progress: true, config_dir: None, verbose: false })
+        Ok(Runner { registry, doc, seed, device, rank, stop, show_progress: true, config_dir: None, verbose: false, epoch_listener: None })
     }
 
     /// Tells environments where the config file lives (Python envs import modules next to it).
@@ -105,6 +106,12 @@ impl<'p> Runner<'p> {
     /// Asks plugins for long error reports (`--verbose`).
     pub fn verbose(mut self, verbose: bool) -> Self {
         self.verbose = verbose;
+        self
+    }
+
+    /// Calls `listener` at the end of every training epoch.
+    pub fn with_epoch_listener(mut self, listener: crate::observer::EpochListener) -> Self {
+        self.epoch_listener = Some(listener);
         self
     }
 
@@ -157,6 +164,9 @@ impl<'p> Runner<'p> {
         let summaries = run_dir.summaries();
         let observer = HostObserver::new(Some(&summaries), Arc::clone(&self.stop), self.show_progress)?;
         *slot = Some(Arc::clone(&observer));
+        if let Some(listener) = &self.epoch_listener {
+            observer.set_epoch_listener(Arc::clone(listener));
+        }
         let env = self.create_env(Mode::Train, &observer)?;
         let algo = config::require_str(&self.doc, "params.algo.name")?;
         let args = AlgoArgs {
@@ -169,12 +179,12 @@ impl<'p> Runner<'p> {
         };
         let mut agent = self.registry.create_algo(algo, args)?;
         if let Some(path) = checkpoint {
-            agent.restore(RStr::from(path.to_string_lossy().as_ref())).into_result().map_err(|e| anyhow!("{e}"))?;
+            agent.restore(RStr::from(path.to_string_lossy().as_ref())).into_result().map_err(anyhow::Error::new)?;
         }
         if let Some(s) = sigma {
-            report_sigma(agent.set_sigma(s).into_result().map_err(|e| anyhow!("{e}"))?, &observer);
+            report_sigma(agent.set_sigma(s).into_result().map_err(anyhow::Error::new)?, &observer);
         }
-        let result = agent.train().into_result().map_err(|e| anyhow!("{e}"));
+        let result = agent.train().into_result().map_err(anyhow::Error::new);
         let phase_times = agent.phase_times().into_iter().map(|p| (p.phase.into_string(), p.seconds)).collect();
         // The agent owns the wrapped env: dropping it writes the last epoch's episodes and extras.
         drop(agent);
@@ -198,14 +208,14 @@ impl<'p> Runner<'p> {
         let mut player = self.registry.create_player(algo, args)?;
         match checkpoint {
             Some(path) => {
-                player.restore(RStr::from(path.to_string_lossy().as_ref())).into_result().map_err(|e| anyhow!("{e}"))?
+                player.restore(RStr::from(path.to_string_lossy().as_ref())).into_result().map_err(anyhow::Error::new)?
             }
             None => observer.print("warning: no --checkpoint given; playing with an untrained policy"),
         }
         if let Some(s) = sigma {
-            report_sigma(player.set_sigma(s).into_result().map_err(|e| anyhow!("{e}"))?, &observer);
+            report_sigma(player.set_sigma(s).into_result().map_err(anyhow::Error::new)?, &observer);
         }
-        let stats = player.run().into_result().map_err(|e| anyhow!("{e}"));
+        let stats = player.run().into_result().map_err(anyhow::Error::new);
         drop(player);
         observer.finish();
         let stats = stats?;
@@ -224,7 +234,7 @@ impl<'p> Runner<'p> {
             seed: self.seed,
         };
         let mut player = self.registry.create_player(algo, args)?;
-        player.restore(RStr::from(checkpoint.to_string_lossy().as_ref())).into_result().map_err(|e| anyhow!("{e}"))?;
+        player.restore(RStr::from(checkpoint.to_string_lossy().as_ref())).into_result().map_err(anyhow::Error::new)?;
         Ok(player)
     }
 
@@ -386,7 +396,7 @@ fn resolve_device(doc: &Value, rank: Option<Rank>) -> Result<Device> {
             config::type_name(other)
         ),
     };
-    check_device_available("config key params.config.device", device).map_err(|e| anyhow!("{e}"))?;
+    check_device_available("config key params.config.device", device).map_err(anyhow::Error::new)?;
     println!("current training device: {}", device_name(device));
     Ok(device)
 }
