@@ -56,3 +56,11 @@ mkdir -p plugins/lib
 for lib in rlhost_classic_control rlhost_a2c_continuous rlhost_ppo_player rlhost_python_env_plugin; do
   ln -sfn "$ROOT/target/release/lib$lib.so" "plugins/lib/lib$lib.so"
 done
+
+# The `rlhost` Python module (python/rlhost), importable from the venv: the built extension
+# linked into the package folder and a .pth naming the folder (what `maturin develop` would do,
+# without building twice).
+ln -sfn "$ROOT/target/release/lib_rlhost.so" "$ROOT/python/rlhost/_rlhost.so"
+SITE=$("$VENV/bin/python" -c "import sysconfig; print(sysconfig.get_paths()['purelib'])")
+[ "$(cat "$SITE/rlhost-dev.pth" 2>/dev/null)" = "$ROOT/python" ] || echo "$ROOT/python" > "$SITE/rlhost-dev.pth"
+

@@ -1,0 +1,93 @@
+//! `from rlhost import Runner` in a script shaped like Isaac Lab's rl_games train.py/play.py,
+//! with rl_games 1.6.5's own registries and `IsaacAlgoObserver`
+//! (`tests/python/train_like_isaaclab.py`, run with the project venv's python).
+mod common;
+
+use common::{read_scalars, workspace_root};
+use serde_json::Value;
+use std::path::Path;
+use std::process::Command;
+
+/// Runs the script in `work`; returns its last stdout line as JSON, after checking it exited 0.
+fn script(work: &Path, args: &[&str]) -> Value {
+    let root = workspace_root();
+    let out = Command::new(root.join(".venv/bin/python"))
+        .arg(root.join("tests/python/train_like_isaaclab.py"))
+        .arg(work)
+        .args(args)
+        .env_remove("RLHOST_PLUGIN_PATH")
+        .env("RLHOST_PLUGIN_CACHE", work.join("scan-cache.json"))
+        .output()
+        .expect("the venv's python runs");
+    let (stdout, stderr) = common::texts(&out);
+    assert!(out.status.success(), "{args:?}: {stdout}\n{stderr}");
+    let last = stdout.lines().last().unwrap_or_default();
+    serde_json::from_str(last).unwrap_or_else(|e| panic!("{args:?}: {e}: {last}\n{stderr}"))
+}
+
+fn newest_checkpoint(run: &Path) -> String {
+    let nn = run.join("nn");
+    let newest = std::fs::read_dir(&nn)
+        .unwrap()
+        .flatten()
+        .max_by_key(|e| e.metadata().unwrap().modified().unwrap())
+        .expect("a checkpoint");
+    newest.path().display().to_string()
+}
+
+#[test]
+fn isaac_lab_train_py_trains_resumes_applies_sigma_and_plays_with_rlhost_runner() {
+    let work = tempfile::tempdir().unwrap();
+    let trained = script(work.path(), &["train"]);
+    assert_eq!(trained["epoch"], 12, "{trained}");
+    let run = work.path().join(trained["run_dir"].as_str().unwrap());
+
+    // rl_games' own IsaacAlgoObserver wrote Episode/<key> through `algo.writer` into rlhost's file.
+    let events = std::fs::read_dir(run.join("summaries"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.file_name().unwrap().to_string_lossy().starts_with("events.out.tfevents"))
+        .unwrap();
+    let scalars = read_scalars(&events);
+    let returns: Vec<f32> =
+        scalars.iter().filter(|(t, _, _)| t == "Episode/Episode_Reward/return").map(|(_, _, v)| *v).collect();
+    assert!(returns.len() >= 8 && returns.iter().all(|v| v.is_finite()), "{returns:?}");
+    assert!(scalars.iter().any(|(t, _, _)| t == "rewards/iter"), "rlhost's own scalars are in the same file");
+
+    let checkpoint = newest_checkpoint(&run);
+    let resumed = script(work.path(), &["resume", &checkpoint]);
+    assert_eq!(resumed["epoch"], 16, "resumed from epoch 12: {resumed}");
+
+    let with_sigma = script(work.path(), &["sigma", &newest_checkpoint(&run), "-1.0"]);
+    let sigma: Vec<f64> = serde_json::from_value(with_sigma["sigma"].clone()).unwrap();
+    assert_eq!(sigma.len(), 2);
+    assert!(sigma.iter().all(|s| (s + 1.0).abs() < 0.05), "sigma -1 applied, then one epoch of training: {sigma:?}");
+
+    let played = script(work.path(), &["play", &newest_checkpoint(&run)]);
+    assert!(played["games"].as_u64().unwrap() >= 8, "{played}");
+    assert!(played["mean_reward"].as_f64().unwrap().is_finite());
+}
+
+#[test]
+fn an_exception_inside_the_env_is_a_python_exception_and_the_interpreter_survives() {
+    let work = tempfile::tempdir().unwrap();
+    let root = workspace_root();
+    let out = Command::new(root.join(".venv/bin/python"))
+        .arg(root.join("tests/python/train_like_isaaclab.py"))
+        .arg(work.path())
+        .arg("env_error")
+        .env("RLHOST_PLUGIN_CACHE", work.path().join("scan-cache.json"))
+        .output()
+        .unwrap();
+    let (stdout, stderr) = common::texts(&out);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    let lines: Vec<Value> = stdout.lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
+    let caught = lines.iter().find(|v| v.get("caught").is_some()).unwrap_or_else(|| panic!("{stdout}\n{stderr}"));
+    assert_eq!(caught["caught"], "EnvError");
+    assert_eq!(caught["is_runtime_error"], true);
+    let message = caught["message"].as_str().unwrap();
+    assert!(message.contains("step(): RuntimeError: physics blew up at step 101"), "{message}");
+    assert!(!message.contains('\n'), "one line: {message}");
+    assert!(lines.iter().any(|v| v.get("survived").is_some()), "{stdout}");
+}
