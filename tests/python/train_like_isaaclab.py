@@ -83,11 +83,8 @@ class RlGamesGpuEnv(vecenv.IVecEnv):
         return self.env.get_env_info()
 
 
-def main():
-    work, mode = sys.argv[1], sys.argv[2]
-    checkpoint = sys.argv[3] if len(sys.argv) > 3 else None
-    sigma = sys.argv[4] if len(sys.argv) > 4 else None
-    os.chdir(work)
+def register_env(mode):
+    """Reads the agent config and registers the wrapped env with rl_games, as train.py does."""
     with open(os.path.join(HERE, "isaac_style_ppo.yaml")) as f:
         agent_cfg = yaml.safe_load(f)
     agent_cfg["params"]["config"]["env_name"] = "rlgpu"
@@ -103,7 +100,15 @@ def main():
     env = RlGamesVecEnvWrapper(env, "cpu", clip_obs, clip_actions)
     vecenv.register("IsaacRlgWrapper", lambda config_name, num_actors, **kwargs: RlGamesGpuEnv(config_name, num_actors, **kwargs))
     env_configurations.register("rlgpu", {"vecenv_type": "IsaacRlgWrapper", "env_creator": lambda **kwargs: env})
+    return agent_cfg
 
+
+def main():
+    work, mode = sys.argv[1], sys.argv[2]
+    checkpoint = sys.argv[3] if len(sys.argv) > 3 else None
+    sigma = sys.argv[4] if len(sys.argv) > 4 else None
+    os.chdir(work)
+    agent_cfg = register_env(mode)
     runner = Runner(IsaacAlgoObserver())
     runner.load(agent_cfg)
     runner.reset()
