@@ -23,7 +23,7 @@ def one(which, epochs):
 
     import train_like_isaaclab as script
 
-    agent_cfg = script.register_env("train")
+    agent_cfg, _ = script.register_env("train")
     cfg = agent_cfg["params"]["config"]
     cfg["max_epochs"] = epochs
     cfg["torch_compile"] = False  # rl_games 1.6.5 compiles by default; rlhost runs eagerly

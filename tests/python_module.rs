@@ -67,6 +67,14 @@ fn isaac_lab_train_py_trains_resumes_applies_sigma_and_plays_with_rlhost_runner(
     let played = script(work.path(), &["play", &newest_checkpoint(&run)]);
     assert!(played["games"].as_u64().unwrap() >= 8, "{played}");
     assert!(played["mean_reward"].as_f64().unwrap().is_finite());
+
+    // play.py's own loop: create_player, restore, get_action per step.
+    let by_hand = script(work.path(), &["player", &newest_checkpoint(&run)]);
+    assert_eq!(by_hand["action_shape"], serde_json::json!([64, 2]), "{by_hand}");
+    assert!(by_hand["max_abs_action"].as_f64().unwrap() <= 1.0, "within clip_actions: {by_hand}");
+    assert_eq!(by_hand["repeatable"], true, "deterministic actions: {by_hand}");
+    let (policy, random) = (by_hand["policy_reward"].as_f64().unwrap(), by_hand["random_reward"].as_f64().unwrap());
+    assert!(policy > random + 0.5, "the trained policy beats random actions: {by_hand}");
 }
 
 #[test]

@@ -56,4 +56,41 @@ class Runner(_NativeRunner):
         return super().__new__(cls, algo_observer, plugin_dirs)
 
 
-__all__ = ["Runner", "RlhostError", "default_plugin_dirs"]
+    def create_player(self):
+        """rl_games' `runner.create_player()`, as Isaac Lab's play.py uses it."""
+        return Player(super().create_player())
+
+
+class Player:
+    """rl_games' player surface that Isaac Lab's play.py uses (feed-forward policies)."""
+
+    is_rnn = False
+    states = None
+    is_deterministic = True
+    has_batch_dimension = True
+
+    def __init__(self, native):
+        self._native = native
+
+    def restore(self, path):
+        self._native.restore(path)
+
+    def reset(self):
+        pass
+
+    def init_rnn(self):
+        pass
+
+    def get_batch_size(self, obs, batch_size):
+        return obs.shape[0] if obs.dim() > 1 else batch_size
+
+    def obs_to_torch(self, obs):
+        if isinstance(obs, dict):
+            obs = obs["obs"] if "obs" in obs else obs["policy"]
+        return obs
+
+    def get_action(self, obs, is_deterministic=True):
+        return self._native.get_action(obs, is_deterministic)
+
+
+__all__ = ["Runner", "Player", "RlhostError", "default_plugin_dirs"]

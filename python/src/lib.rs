@@ -240,6 +240,11 @@ impl Runner {
         Ok(())
     }
 
+    /// rl_games' `create_player()`: a player to `restore` and step by hand.
+    fn create_player(&self, py: Python<'_>) -> PyResult<NativePlayer> {
+        Ok(NativePlayer { doc: self.resolved_doc(py)?, dirs: self.plugin_dirs.clone(), player: None })
+    }
+
     /// rl_games' `reset()` (nothing to reset between runs).
     fn reset(&self) {}
 
@@ -290,6 +295,57 @@ impl Runner {
     }
 }
 
+/// rl_games' player for per-step use (Isaac Lab's play.py): `restore`, then `get_action`.
+#[pyclass(module = "rlhost._rlhost", unsendable)]
+struct NativePlayer {
+    doc: Value,
+    dirs: Vec<PathBuf>,
+    /// The plugin's player and the number of action dimensions, after `restore`.
+    player: Option<(rlhost_sdk::api::PlayerBox, i64, rlhost_sdk::tch::Device)>,
+}
+
+/// The player for `doc` restored from `checkpoint`, and its env's action dimension.
+fn detached_player(doc: Value, dirs: &[PathBuf], checkpoint: &Path) -> anyhow::Result<(rlhost_sdk::api::PlayerBox, i64, rlhost_sdk::tch::Device)> {
+    let plugin_args = PluginArgs { plugin_dirs: dirs.to_vec(), plugin_ids: Vec::new(), verbose: false };
+    let set = load_plugins(&plugin_args);
+    let registry = Registry::new(&set.loaded, &[]);
+    let runner = HostRunner::load(registry, doc, Arc::new(AtomicBool::new(false)))?
+        .with_config_dir(std::env::current_dir().ok());
+    // The env tells the action shape (an Isaac Lab env registered with rl_games is the script's own).
+    let action_dim = runner.create_raw_env(Mode::Play, None)?.info().action_dim() as i64;
+    let player = runner.create_detached_player(checkpoint)?;
+    // Plugin libraries are never unloaded, so the player outlives the registry that built it.
+    Ok((player, action_dim, runner.device()))
+}
+
+#[pymethods]
+impl NativePlayer {
+    /// Loads the checkpoint (rl_games' `player.restore(path)`).
+    fn restore(&mut self, py: Python<'_>, path: PathBuf) -> PyResult<()> {
+        let (doc, dirs) = (self.doc.clone(), self.dirs.clone());
+        self.player = Some(py.detach(move || detached_player(doc, &dirs, &path)).map_err(to_py_err)?);
+        Ok(())
+    }
+
+    /// Environment-unit actions for the policy observations `obs` (a torch tensor on the device).
+    #[pyo3(signature = (obs, is_deterministic=true))]
+    fn get_action<'py>(&mut self, py: Python<'py>, obs: &Bound<'py, PyAny>, is_deterministic: bool) -> PyResult<Bound<'py, PyAny>> {
+        let Some((player, action_dim, device)) = self.player.as_mut() else {
+            return Err(RlhostError::new_err("get_action() before restore(checkpoint)"));
+        };
+        let obs = rlhost_python_bridge::tensor_from_py(obs)?;
+        let obs = if obs.dim() == 1 { obs.unsqueeze(0) } else { obs };
+        let actions = rlhost_sdk::tch::Tensor::zeros([obs.size()[0], *action_dim], (rlhost_sdk::tch::Kind::Float, *device));
+        let (obs_parts, action_parts) = (
+            rlhost_sdk::tensor::ViewParts::of(&obs).map_err(|e| to_py_err(e.into()))?,
+            rlhost_sdk::tensor::ViewParts::of(&actions).map_err(|e| to_py_err(e.into()))?,
+        );
+        player.act(obs_parts.view(), action_parts.view(), is_deterministic).into_result().map_err(|e| to_py_err(e.into()))?;
+        let from_dlpack = py.import("torch")?.getattr("from_dlpack")?;
+        rlhost_python_bridge::tensor_to_torch(&from_dlpack, &actions)
+    }
+}
+
 /// The workspace's `rlhost` binary (a development install's plugin scanner).
 #[pyfunction]
 fn _dev_binary() -> &'static str {
@@ -308,6 +364,7 @@ fn _rlhost(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_class::<Runner>()?;
     m.add_class::<Writer>()?;
+    m.add_class::<NativePlayer>()?;
     m.add_function(wrap_pyfunction!(_dev_binary, m)?)?;
     m.add_function(wrap_pyfunction!(_dev_plugin_dir, m)?)?;
     for (name, class) in [

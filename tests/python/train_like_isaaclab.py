@@ -1,7 +1,7 @@
 """Isaac Lab's rl_games train.py / play.py, shaped as they drive rl_games, with the one change
 `from rlhost import Runner`. Used by tests/python_module.rs.
 
-Usage: train_like_isaaclab.py WORKDIR train|resume|sigma|play|env_error [CHECKPOINT] [SIGMA]
+Usage: train_like_isaaclab.py WORKDIR train|resume|sigma|play|player|env_error [CHECKPOINT] [SIGMA]
 Prints one JSON line with what `runner.run` returned (or the exception caught).
 """
 import json
@@ -100,7 +100,41 @@ def register_env(mode):
     env = RlGamesVecEnvWrapper(env, "cpu", clip_obs, clip_actions)
     vecenv.register("IsaacRlgWrapper", lambda config_name, num_actors, **kwargs: RlGamesGpuEnv(config_name, num_actors, **kwargs))
     env_configurations.register("rlgpu", {"vecenv_type": "IsaacRlgWrapper", "env_creator": lambda **kwargs: env})
-    return agent_cfg
+    return agent_cfg, env
+
+
+def play_by_hand(runner, env, checkpoint, steps=64):
+    """Isaac Lab's play.py loop: create_player, restore, then get_action on every step; and the
+    same number of steps with random actions, to compare."""
+    agent = runner.create_player()
+    agent.restore(checkpoint)
+    agent.reset()
+    obs = env.reset()
+    if isinstance(obs, dict):
+        obs = obs["obs"]
+    total, first = 0.0, None
+    for _ in range(steps):
+        obs = agent.obs_to_torch(obs)
+        actions = agent.get_action(obs, is_deterministic=agent.is_deterministic)
+        if first is None:
+            first = (obs.clone(), actions.clone())
+        obs, rew, dones, _ = env.step(actions)
+        obs = obs["obs"]
+        total += float(rew.mean())
+    again = agent.get_action(first[0], is_deterministic=True)
+    torch.manual_seed(0)
+    env.reset()
+    random_total = 0.0
+    for _ in range(steps):
+        _, rew, _, _ = env.step(torch.rand(first[1].shape) * 2 - 1)
+        random_total += float(rew.mean())
+    return {
+        "action_shape": list(first[1].shape),
+        "max_abs_action": float(first[1].abs().max()),
+        "repeatable": bool(torch.equal(again, first[1])),
+        "policy_reward": total / steps,
+        "random_reward": random_total / steps,
+    }
 
 
 def main():
@@ -108,10 +142,14 @@ def main():
     checkpoint = sys.argv[3] if len(sys.argv) > 3 else None
     sigma = sys.argv[4] if len(sys.argv) > 4 else None
     os.chdir(work)
-    agent_cfg = register_env(mode)
+    agent_cfg, env = register_env(mode)
     runner = Runner(IsaacAlgoObserver())
     runner.load(agent_cfg)
     runner.reset()
+    if mode == "player":
+        runner.load(agent_cfg)
+        print(json.dumps(play_by_hand(runner, env, checkpoint)))
+        return
     play = mode == "play"
     if mode in ("resume", "sigma"):
         agent_cfg["params"]["config"]["max_epochs"] = 16 if mode == "resume" else 13
