@@ -2,7 +2,7 @@
 //! extras reach TensorBoard; Gymnasium envs train; every failure is one line and exit 1.
 mod common;
 
-use common::{built_library, last_line, plugin_dir, read_scalars, rlhost_in, rlhost_bin, workspace_root};
+use common::{built_library, last_line, plugin_dir, read_scalars, rlhost_bin, rlhost_in, workspace_root};
 use std::path::{Path, PathBuf};
 
 fn plugins() -> tempfile::TempDir {
@@ -50,7 +50,8 @@ fn an_isaac_lab_style_torch_env_trains_and_its_extras_reach_tensorboard() {
     assert!(!series("Episode/Episode_Termination/success").is_empty());
     assert!(!series("curriculum_level/frame").is_empty());
     // It learns: the episode return of the last epochs is far above the first ones'.
-    let (first, last) = (returns[..3].iter().sum::<f32>() / 3.0, returns[returns.len() - 3..].iter().sum::<f32>() / 3.0);
+    let (first, last) =
+        (returns[..3].iter().sum::<f32>() / 3.0, returns[returns.len() - 3..].iter().sum::<f32>() / 3.0);
     assert!(last > first + 10.0, "episode return went from {first} to {last}");
 }
 
@@ -76,9 +77,14 @@ fn python_env_failures_are_one_line_and_exit_1() {
         assert!(!err.contains("Traceback"), "{override_}: the traceback only with --verbose:\n{err}");
     }
 
-    let incomplete = train(dir.path(), &[&entry("isaac_style_env:make_without_step"), "params.config.env_config.kwargs={}"]);
+    let incomplete =
+        train(dir.path(), &[&entry("isaac_style_env:make_without_step"), "params.config.env_config.kwargs={}"]);
     assert_eq!(incomplete.0, 1);
-    assert!(last_line(&incomplete.2).contains("lacks single_observation_space, single_action_space, step"), "{}", incomplete.2);
+    assert!(
+        last_line(&incomplete.2).contains("lacks single_observation_space, single_action_space, step"),
+        "{}",
+        incomplete.2
+    );
 
     let (code, _, err) = train(dir.path(), &["--verbose", "params.config.env_config.kwargs.fault=reset"]);
     assert_eq!(code, 1);
@@ -155,14 +161,25 @@ fn gym_pendulum_trains_through_the_plugin_like_the_builtin() {
     let run = |env: &str, name: &str| {
         let env_name = format!("params.config.env_name={env}");
         let args = [
-            "train", "--plugin-dir", ".", "--config", &config, "--experiment", name, "--max-iterations", "20",
-            "--num-envs", "32", "params.config.minibatch_size=1024", "params.config.env_config={}", &env_name,
+            "train",
+            "--plugin-dir",
+            ".",
+            "--config",
+            &config,
+            "--experiment",
+            name,
+            "--max-iterations",
+            "20",
+            "--num-envs",
+            "32",
+            "params.config.minibatch_size=1024",
+            "params.config.env_config={}",
+            &env_name,
         ];
         let (code, out, err) = rlhost_in(dir.path(), &args);
         assert_eq!(code, 0, "{env}: {out}\n{err}");
         let scalars = read_scalars(&event_file(&dir.path().join("runs").join(name)));
-        let rewards: Vec<f32> =
-            scalars.iter().filter(|(t, _, _)| t == "rewards/iter").map(|(_, _, v)| *v).collect();
+        let rewards: Vec<f32> = scalars.iter().filter(|(t, _, _)| t == "rewards/iter").map(|(_, _, v)| *v).collect();
         assert!(rewards.len() >= 10 && rewards.iter().all(|r| r.is_finite()), "{env}: {rewards:?}");
         rewards.iter().sum::<f32>() / rewards.len() as f32
     };
@@ -182,8 +199,17 @@ fn gym_async_vectorization_trains_and_closes_its_workers() {
     let dir = plugins();
     let config = workspace_root().join("configs/pendulum_ppo.yaml").display().to_string();
     let args = [
-        "train", "--plugin-dir", ".", "--config", &config, "--max-iterations", "2", "--num-envs", "4",
-        "params.config.minibatch_size=128", "params.config.env_name=gym:Pendulum-v1",
+        "train",
+        "--plugin-dir",
+        ".",
+        "--config",
+        &config,
+        "--max-iterations",
+        "2",
+        "--num-envs",
+        "4",
+        "params.config.minibatch_size=128",
+        "params.config.env_name=gym:Pendulum-v1",
         r#"params.config.env_config={"vectorization": "async"}"#,
     ];
     let (code, out, err) = rlhost_in(dir.path(), &args);

@@ -94,7 +94,18 @@ impl<'p> Runner<'p> {
         resolve_num_actors(&mut doc)?;
         let device = resolve_device(&doc, rank)?;
         config::set(&mut doc, "params.config.device", Value::from(device_name(device)))?;
-        Ok(Runner { registry, doc, seed, device, rank, stop, show_progress: true, config_dir: None, verbose: false, epoch_listener: None })
+        Ok(Runner {
+            registry,
+            doc,
+            seed,
+            device,
+            rank,
+            stop,
+            show_progress: true,
+            config_dir: None,
+            verbose: false,
+            epoch_listener: None,
+        })
     }
 
     /// Tells environments where the config file lives (Python envs import modules next to it).

@@ -49,8 +49,7 @@ pub use env::{EnvExtra, EnvInfo, ExtraKind, ExtraKind_NE, StepOutput, VecEnv, Ve
 pub use error::{ErrorKind, ErrorKind_NE, PResult, PluginError};
 pub use module::{
     builder_name_matches, AlgoArgs, BuilderInfo, BuilderKind, BuilderKind_NE, ConfigKey, EnvArgs, PlayerArgs,
-    PluginManifest, PluginModule,
-    PluginModuleRef, ValueType, ValueType_NE, MANIFEST_SYMBOL,
+    PluginManifest, PluginModule, PluginModuleRef, ValueType, ValueType_NE, MANIFEST_SYMBOL,
 };
 pub use observer::{EpochProgress, Observer, ObserverBox, Observer_TO, Scalar};
 pub use space::{ActionSpace, ActionSpace_NE, AutoReset, AutoReset_NE, TensorSpec};

@@ -26,7 +26,9 @@ fn start() -> Result<(), String> {
     }
     promote_libpython()?;
     Python::initialize();
-    Python::attach(|py| configure(py).map_err(|e| format!("starting Python: {}", crate::failure::describe(py, &e).line)))
+    Python::attach(|py| {
+        configure(py).map_err(|e| format!("starting Python: {}", crate::failure::describe(py, &e).line))
+    })
 }
 
 /// Makes the already-loaded libpython's symbols global.

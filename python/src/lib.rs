@@ -25,7 +25,12 @@ use std::sync::{Arc, Mutex};
 
 create_exception!(_rlhost, RlhostError, PyRuntimeError, "An rlhost error: its one-line message.");
 create_exception!(_rlhost, ConfigError, RlhostError, "A bad config key or value.");
-create_exception!(_rlhost, EnvError, RlhostError, "The environment failed (a Python exception inside it, for example).");
+create_exception!(
+    _rlhost,
+    EnvError,
+    RlhostError,
+    "The environment failed (a Python exception inside it, for example)."
+);
 create_exception!(_rlhost, CheckpointError, RlhostError, "A checkpoint could not be read or written.");
 create_exception!(_rlhost, ShapeError, RlhostError, "A tensor of the wrong shape or dtype.");
 create_exception!(_rlhost, DeviceError, RlhostError, "A tensor or device that is not where it should be.");
@@ -64,7 +69,13 @@ struct Writer {
 #[pymethods]
 impl Writer {
     #[pyo3(signature = (tag, scalar_value, global_step=None, walltime=None))]
-    fn add_scalar(&self, tag: String, scalar_value: &Bound<'_, PyAny>, global_step: Option<&Bound<'_, PyAny>>, walltime: Option<&Bound<'_, PyAny>>) -> PyResult<()> {
+    fn add_scalar(
+        &self,
+        tag: String,
+        scalar_value: &Bound<'_, PyAny>,
+        global_step: Option<&Bound<'_, PyAny>>,
+        walltime: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<()> {
         let _ = walltime;
         let value: f64 = scalar_value.call_method0("__float__")?.extract()?;
         let step: i64 = match global_step {
@@ -130,7 +141,9 @@ fn run_args(args: &Bound<'_, PyDict>) -> PyResult<RunArgs> {
     };
     let sigma = match text("sigma")? {
         None => None,
-        Some(s) => Some(s.parse::<f32>().map_err(|_| ConfigError::new_err(format!("run(args): sigma '{s}' is not a number")))?),
+        Some(s) => Some(
+            s.parse::<f32>().map_err(|_| ConfigError::new_err(format!("run(args): sigma '{s}' is not a number")))?,
+        ),
     };
     Ok(RunArgs { mode, checkpoint: text("checkpoint")?, sigma })
 }
@@ -163,9 +176,13 @@ impl Runner {
         let Some(observer) = &self.observer else { return Ok(None) };
         let observer = observer.bind(py);
         let json = py.import("json")?;
-        let py_config = json.call_method1("loads", (doc.get("params").and_then(|p| p.get("config")).cloned().unwrap_or(Value::Null).to_string(),))?;
+        let py_config = json.call_method1(
+            "loads",
+            (doc.get("params").and_then(|p| p.get("config")).cloned().unwrap_or(Value::Null).to_string(),),
+        )?;
         let name = config::get(doc, "params.config.name").and_then(Value::as_str).unwrap_or("run").to_string();
-        let experiment = config::get(doc, "params.config.full_experiment_name").and_then(Value::as_str).unwrap_or(&name).to_string();
+        let experiment =
+            config::get(doc, "params.config.full_experiment_name").and_then(Value::as_str).unwrap_or(&name).to_string();
         if observer.hasattr("before_init")? {
             observer.call_method1("before_init", (&name, &py_config, &experiment))?;
         }
@@ -198,7 +215,13 @@ impl Runner {
 }
 
 /// Trains or plays `doc` with plugins from `dirs`; the GIL is not held.
-fn run_host(doc: Value, dirs: &[PathBuf], args: &RunArgs, listener: Option<EpochListener>, stop: Arc<AtomicBool>) -> anyhow::Result<Outcome> {
+fn run_host(
+    doc: Value,
+    dirs: &[PathBuf],
+    args: &RunArgs,
+    listener: Option<EpochListener>,
+    stop: Arc<AtomicBool>,
+) -> anyhow::Result<Outcome> {
     let plugin_args = PluginArgs { plugin_dirs: dirs.to_vec(), plugin_ids: Vec::new(), verbose: false };
     let set = load_plugins(&plugin_args);
     let registry = Registry::new(&set.loaded, &[]);
@@ -225,7 +248,11 @@ impl Runner {
     #[new]
     #[pyo3(signature = (algo_observer=None, plugin_dirs=None))]
     fn new(algo_observer: Option<Py<PyAny>>, plugin_dirs: Option<Vec<PathBuf>>) -> Self {
-        Runner { observer: algo_observer.filter(|o| Python::attach(|py| !o.is_none(py))), plugin_dirs: plugin_dirs.unwrap_or_default(), doc: None }
+        Runner {
+            observer: algo_observer.filter(|o| Python::attach(|py| !o.is_none(py))),
+            plugin_dirs: plugin_dirs.unwrap_or_default(),
+            doc: None,
+        }
     }
 
     /// rl_games' `load(yaml_config)`: the whole agent config, `params` at the top.
@@ -305,7 +332,11 @@ struct NativePlayer {
 }
 
 /// The player for `doc` restored from `checkpoint`, and its env's action dimension.
-fn detached_player(doc: Value, dirs: &[PathBuf], checkpoint: &Path) -> anyhow::Result<(rlhost_sdk::api::PlayerBox, i64, rlhost_sdk::tch::Device)> {
+fn detached_player(
+    doc: Value,
+    dirs: &[PathBuf],
+    checkpoint: &Path,
+) -> anyhow::Result<(rlhost_sdk::api::PlayerBox, i64, rlhost_sdk::tch::Device)> {
     let plugin_args = PluginArgs { plugin_dirs: dirs.to_vec(), plugin_ids: Vec::new(), verbose: false };
     let set = load_plugins(&plugin_args);
     let registry = Registry::new(&set.loaded, &[]);
@@ -329,18 +360,27 @@ impl NativePlayer {
 
     /// Environment-unit actions for the policy observations `obs` (a torch tensor on the device).
     #[pyo3(signature = (obs, is_deterministic=true))]
-    fn get_action<'py>(&mut self, py: Python<'py>, obs: &Bound<'py, PyAny>, is_deterministic: bool) -> PyResult<Bound<'py, PyAny>> {
+    fn get_action<'py>(
+        &mut self,
+        py: Python<'py>,
+        obs: &Bound<'py, PyAny>,
+        is_deterministic: bool,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let Some((player, action_dim, device)) = self.player.as_mut() else {
             return Err(RlhostError::new_err("get_action() before restore(checkpoint)"));
         };
         let obs = rlhost_python_bridge::tensor_from_py(obs)?;
         let obs = if obs.dim() == 1 { obs.unsqueeze(0) } else { obs };
-        let actions = rlhost_sdk::tch::Tensor::zeros([obs.size()[0], *action_dim], (rlhost_sdk::tch::Kind::Float, *device));
+        let actions =
+            rlhost_sdk::tch::Tensor::zeros([obs.size()[0], *action_dim], (rlhost_sdk::tch::Kind::Float, *device));
         let (obs_parts, action_parts) = (
             rlhost_sdk::tensor::ViewParts::of(&obs).map_err(|e| to_py_err(e.into()))?,
             rlhost_sdk::tensor::ViewParts::of(&actions).map_err(|e| to_py_err(e.into()))?,
         );
-        player.act(obs_parts.view(), action_parts.view(), is_deterministic).into_result().map_err(|e| to_py_err(e.into()))?;
+        player
+            .act(obs_parts.view(), action_parts.view(), is_deterministic)
+            .into_result()
+            .map_err(|e| to_py_err(e.into()))?;
         let from_dlpack = py.import("torch")?.getattr("from_dlpack")?;
         rlhost_python_bridge::tensor_to_torch(&from_dlpack, &actions)
     }

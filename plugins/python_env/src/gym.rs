@@ -54,7 +54,8 @@ impl GymEnv {
                 .map_err(|e| fail("gymnasium.make_vec", e))?;
             let obs_space = env.getattr("single_observation_space").and_then(|s| Space::of(&s));
             let act_space = env.getattr("single_action_space").and_then(|s| Space::of(&s));
-            let (obs_space, act_space) = (obs_space.map_err(|e| fail("spaces", e))?, act_space.map_err(|e| fail("spaces", e))?);
+            let (obs_space, act_space) =
+                (obs_space.map_err(|e| fail("spaces", e))?, act_space.map_err(|e| fail("spaces", e))?);
             let observation = observation_spec(&who, OBS, &obs_space)?;
             let action = action_space(&who, &act_space)?;
             let limit: u32 = helpers
@@ -111,7 +112,8 @@ impl NativeVecEnv for GymEnv {
                 .set_item("seed", self.seed)
                 .and_then(|_| self.env.bind(py).call_method("reset", (), Some(&kw)))
                 .map_err(|e| py_error(py, &format!("{} reset()", self.who), ErrorKind::Env, &e))?;
-            let obs = out.get_item(0).map_err(|e| py_error(py, &format!("{} reset()", self.who), ErrorKind::Env, &e))?;
+            let obs =
+                out.get_item(0).map_err(|e| py_error(py, &format!("{} reset()", self.who), ErrorKind::Env, &e))?;
             copy_returned(&format!("{} reset()", self.who), "observations", &obs, &mut observations[0])
         })
     }

@@ -99,7 +99,13 @@ pub fn observation_spec(who: &str, name: &str, space: &Space) -> Result<TensorSp
         ));
     };
     let dtype = if dtype == "uint8" { DlDataType::U8 } else { DlDataType::F32 };
-    Ok(TensorSpec { name: name.into(), shape: shape.clone().into(), dtype, low: bounds(low).into(), high: bounds(high).into() })
+    Ok(TensorSpec {
+        name: name.into(),
+        shape: shape.clone().into(),
+        dtype,
+        low: bounds(low).into(),
+        high: bounds(high).into(),
+    })
 }
 
 /// The action space.

@@ -29,6 +29,9 @@ const GROUPS: [(&str, &str); 2] = [("policy", OBS), ("critic", STATES)];
 /// The attributes the returned object must have.
 const INTERFACE: [&str; 6] = ["num_envs", "device", "single_observation_space", "single_action_space", "reset", "step"];
 
+/// One episode statistic from `helpers.read_extras`: key, sum of its values, how many.
+type EpisodeRow = (String, f64, u64);
+
 /// A user's torch environment.
 pub struct TorchEnv {
     who: String,
@@ -73,7 +76,11 @@ impl TorchEnv {
             if !missing.is_empty() {
                 return Err(PluginError::new(
                     ErrorKind::Env,
-                    format!("{who}: the object it returned lacks {} (Isaac Lab's interface needs {})", missing.join(", "), INTERFACE.join(", ")),
+                    format!(
+                        "{who}: the object it returned lacks {} (Isaac Lab's interface needs {})",
+                        missing.join(", "),
+                        INTERFACE.join(", ")
+                    ),
                 ));
             }
             let read = |attr: &str| env.getattr(attr).map_err(|e| fail(attr, e));
@@ -91,7 +98,8 @@ impl TorchEnv {
                     format!("{who}: its device is '{env_device}'; rlhost asked for {}", device_name(device)),
                 ));
             }
-            let obs_space = Space::of(&read("single_observation_space")?).map_err(|e| fail("single_observation_space", e))?;
+            let obs_space =
+                Space::of(&read("single_observation_space")?).map_err(|e| fail("single_observation_space", e))?;
             let act_space = Space::of(&read("single_action_space")?).map_err(|e| fail("single_action_space", e))?;
             let (keys, observations) = groups(&who, &obs_space)?;
             let action = action_space(&who, &act_space)?;
@@ -146,9 +154,8 @@ impl TorchEnv {
     fn record_extras(&mut self, who: &str, extras: &Bound<'_, PyAny>) -> Result<(), PluginError> {
         let py = extras.py();
         let read = helpers(py).and_then(|h| h.getattr("read_extras")).and_then(|f| f.call1((extras,)));
-        let (episode, logs): (Vec<(String, f64, u64)>, Vec<(String, f64)>) = read
-            .and_then(|v| v.extract())
-            .map_err(|e| py_error(py, &format!("{who} extras"), ErrorKind::Env, &e))?;
+        let (episode, logs): (Vec<EpisodeRow>, Vec<(String, f64)>) =
+            read.and_then(|v| v.extract()).map_err(|e| py_error(py, &format!("{who} extras"), ErrorKind::Env, &e))?;
         for (name, sum, count) in episode {
             self.extras.episode(&name, sum, count);
         }
@@ -192,7 +199,8 @@ impl NativeVecEnv for TorchEnv {
         Python::attach(|py| {
             let who = format!("{} reset()", self.who);
             let out = self.env.bind(py).call_method0("reset").map_err(|e| py_error(py, &who, ErrorKind::Env, &e))?;
-            let item = |i: usize| out.get_item(i).map_err(|e| py_error(py, &format!("{who} result"), ErrorKind::Env, &e));
+            let item =
+                |i: usize| out.get_item(i).map_err(|e| py_error(py, &format!("{who} result"), ErrorKind::Env, &e));
             let (obs, extras) = (item(0)?, item(1)?);
             self.write_observations(&who, &obs, observations)?;
             self.record_extras(&who, &extras)
@@ -204,9 +212,13 @@ impl NativeVecEnv for TorchEnv {
             let who = format!("{} step()", self.who);
             let actions = tensor_to_torch(self.from_dlpack.bind(py), actions)
                 .map_err(|e| py_error(py, &format!("{who} actions"), ErrorKind::Env, &e))?;
-            let result =
-                self.env.bind(py).call_method1("step", (actions,)).map_err(|e| py_error(py, &who, ErrorKind::Env, &e))?;
-            let item = |i: usize| result.get_item(i).map_err(|e| py_error(py, &format!("{who} result"), ErrorKind::Env, &e));
+            let result = self
+                .env
+                .bind(py)
+                .call_method1("step", (actions,))
+                .map_err(|e| py_error(py, &who, ErrorKind::Env, &e))?;
+            let item =
+                |i: usize| result.get_item(i).map_err(|e| py_error(py, &format!("{who} result"), ErrorKind::Env, &e));
             self.write_observations(&who, &item(0)?, out.observations_mut())?;
             copy_returned(&who, "rewards", &item(1)?, out.rewards_mut())?;
             copy_returned(&who, "terminated", &item(2)?, out.terminated_mut())?;
@@ -228,7 +240,9 @@ impl NativeVecEnv for TorchEnv {
             if !env.hasattr("close").unwrap_or(false) {
                 return Ok(());
             }
-            env.call_method0("close").map(|_| ()).map_err(|e| py_error(py, &format!("{} close()", self.who), ErrorKind::Env, &e))
+            env.call_method0("close")
+                .map(|_| ())
+                .map_err(|e| py_error(py, &format!("{} close()", self.who), ErrorKind::Env, &e))
         })
     }
 }

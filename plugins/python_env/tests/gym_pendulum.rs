@@ -78,7 +78,10 @@ fn gym_pendulum_matches_the_builtin_for_the_same_states_and_actions() {
 fn gym_envs_reset_with_their_own_seeds_and_refuse_cuda() {
     let mut a = GymEnv::new("gym:Pendulum-v1", &gym_args()).unwrap();
     let mut b = GymEnv::new("gym:Pendulum-v1", &gym_args()).unwrap();
-    let mut obs = [vec![Tensor::zeros([N, 3], (Kind::Float, Device::Cpu))], vec![Tensor::zeros([N, 3], (Kind::Float, Device::Cpu))]];
+    let mut obs = [
+        vec![Tensor::zeros([N, 3], (Kind::Float, Device::Cpu))],
+        vec![Tensor::zeros([N, 3], (Kind::Float, Device::Cpu))],
+    ];
     a.reset(&mut obs[0]).unwrap();
     b.reset(&mut obs[1]).unwrap();
     assert_eq!(max_diff(&obs[0][0], &obs[1][0]), 0.0, "the same seed gives the same start");
