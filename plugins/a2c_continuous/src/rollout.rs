@@ -88,14 +88,19 @@ impl Rollout {
     /// value the bootstrap is the critic's, which draws nothing: horizon draws.
     pub fn skip_noise(&self, epochs: u64, stop: &dyn Fn() -> bool) -> bool {
         let step_noise = self.buf.actions.get(0);
-        let bootstrap_draws = if self.buf.states.is_some() { 0 } else { 1 };
-        for i in 0..epochs * (self.horizon() + bootstrap_draws) {
+        for i in 0..epochs * self.draws_per_epoch() {
             if i % 1024 == 0 && stop() {
                 return false;
             }
             let _ = step_noise.randn_like();
         }
         true
+    }
+
+    /// The (N, A) standard-normal draws of one epoch: one per step, and one for the bootstrap
+    /// unless a central value gives it (then only the critic runs, §4.17).
+    pub fn draws_per_epoch(&self) -> u64 {
+        self.horizon() + if self.buf.states.is_some() { 0 } else { 1 }
     }
 
     /// Steps per rollout (H).

@@ -190,7 +190,7 @@ impl PpoAgent {
         }
         let entropy_coef: Option<f64> =
             ck.meta_opt("entropy_coef").and_then(|t| t.trim().parse().ok()).filter(|e: &f64| e.is_finite());
-        let rng_plan = rng::plan(&ck, dev, epoch, self.rollout.horizon())?;
+        let rng_plan = rng::plan(&ck, dev, epoch, self.rollout.draws_per_epoch())?;
         let carry = if ck.has("rollout.obs") {
             let c = &self.rollout.carry;
             let states = match &c.states {
