@@ -542,20 +542,24 @@ mod isaac_lab {
     /// `direct/shadow_hand/agents/rl_games_ppo_ff_cfg.yaml` (2.3.2): the asymmetric (OpenAI FF)
     /// shadow hand, a `central_value_config` on the env's `critic` states.
     pub fn shadow_hand_ff() -> String {
-        head("[400, 400, 200, 100]", "").replace("    clip_actions: 1.0", "    clip_observations: 5.0
-    clip_actions: 1.0")
-            + &shadow_hand_config("shadow_hand_openai_ff", 0.998, 0.016, 10000, (16, 16384, 4))
+        head("[400, 400, 200, 100]", "").replace(
+            "    clip_actions: 1.0",
+            "    clip_observations: 5.0
+    clip_actions: 1.0",
+        ) + &shadow_hand_config("shadow_hand_openai_ff", 0.998, 0.016, 10000, (16, 16384, 4))
             + &central_value("[512, 512, 256, 128]", 32768, 4, 0.016)
     }
 
     /// `direct/shadow_hand/agents/rl_games_ppo_vision_cfg.yaml` (2.3.2; 3.0.0's
-    /// `core/reorient/config/shadow_hand/agents/rl_games_ppo_camera_cfg.yaml` has the same
-    /// algorithm): an MLP policy on features and a central value on the states.
+    /// `core/reorient/config/shadow_hand/agents/rl_games_ppo_camera_cfg.yaml` is listed with the
+    /// same MLPs and horizon/minibatch/mini-epochs): an MLP policy on features and a central value
+    /// on the states.
     pub fn shadow_hand_vision() -> String {
-        head("[1024, 512, 512, 256, 128]", "")
-            .replace("    clip_actions: 1.0", "    clip_observations: 5.0
-    clip_actions: 1.0")
-            + &shadow_hand_config("shadow_hand_vision", 0.99, 0.01, 50000, (64, 19600, 5))
+        head("[1024, 512, 512, 256, 128]", "").replace(
+            "    clip_actions: 1.0",
+            "    clip_observations: 5.0
+    clip_actions: 1.0",
+        ) + &shadow_hand_config("shadow_hand_vision", 0.99, 0.01, 50000, (64, 19600, 5))
             + &central_value("[1024, 512, 512, 256, 128]", 19600, 5, 0.01)
     }
 

@@ -6,11 +6,11 @@
 //! Parameters carry rl_games' names inside `CentralValueTrain` (`model.a2c_network.actor_mlp.<i>`,
 //! `model.a2c_network.value`; `model.running_mean_std`, `model.value_mean_std`); a checkpoint
 //! stores them under [`CHECKPOINT_PREFIX`] (`assymetric_vf_nets.`, rl_games' spelling).
+use crate::init::init_weight;
 use crate::network::{activate, Linear};
 use crate::normalizer::RunningMeanStd;
 use crate::section::{config_error, ConfigResult, Refusals, Section};
 use crate::spec::{Activation, MlpSpec};
-use crate::init::init_weight;
 use rlhost_sdk::api::{ConfigKey, ValueType};
 use tch::{Device, Kind, Tensor};
 

@@ -43,11 +43,8 @@ fn tensors(agent: &rlhost_a2c_continuous::PpoAgent) -> HashMap<String, Tensor> {
 }
 
 fn changed(before: &HashMap<String, Tensor>, after: &HashMap<String, Tensor>, prefix: &str) -> Vec<String> {
-    let mut names: Vec<String> = before
-        .iter()
-        .filter(|(n, t)| n.starts_with(prefix) && !t.equal(&after[*n]))
-        .map(|(n, _)| n.clone())
-        .collect();
+    let mut names: Vec<String> =
+        before.iter().filter(|(n, t)| n.starts_with(prefix) && !t.equal(&after[*n])).map(|(n, _)| n.clone()).collect();
     names.sort();
     names
 }
@@ -96,7 +93,8 @@ fn the_critic_and_the_actor_train_each_on_their_own() {
         assert_eq!(changed(&before, &after, prefix).len(), n, "every {prefix}* tensor trained");
     }
     let scalars = record.scalars.lock().unwrap().clone();
-    let cval: Vec<(i64, f64)> = scalars.iter().filter(|(t, _, _)| t == "losses/cval_loss").map(|&(_, x, v)| (x, v)).collect();
+    let cval: Vec<(i64, f64)> =
+        scalars.iter().filter(|(t, _, _)| t == "losses/cval_loss").map(|&(_, x, v)| (x, v)).collect();
     assert_eq!(cval.iter().map(|c| c.0).collect::<Vec<_>>(), [128, 256], "at the critic's frame count");
     assert!(cval.iter().all(|c| c.1.is_finite() && c.1 > 0.0), "{cval:?}");
 
@@ -131,8 +129,12 @@ fn checkpoints_hold_the_critic_under_rl_games_names_and_resume_exactly() {
     a.train().unwrap();
     let saved = dir.path().join("saved.safetensors");
     a.save(&saved).unwrap();
-    let stored: Vec<String> =
-        Tensor::read_safetensors(&saved).unwrap().into_iter().map(|(n, _)| n).filter(|n| n.starts_with("assymetric")).collect();
+    let stored: Vec<String> = Tensor::read_safetensors(&saved)
+        .unwrap()
+        .into_iter()
+        .map(|(n, _)| n)
+        .filter(|n| n.starts_with("assymetric"))
+        .collect();
     for name in [
         "assymetric_vf_nets.model.a2c_network.actor_mlp.0.weight",
         "assymetric_vf_nets.model.a2c_network.actor_mlp.2.bias",
@@ -174,5 +176,9 @@ fn checkpoints_hold_the_critic_under_rl_games_names_and_resume_exactly() {
     let (mut d, _) = make_agent(&params(1), env(), dir.path(), true).unwrap();
     let err = d.restore(&no_critic).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Checkpoint);
-    assert!(err.message.contains("missing tensor 'assymetric_vf_nets.model.a2c_network.actor_mlp.0.weight'"), "{}", err.message);
+    assert!(
+        err.message.contains("missing tensor 'assymetric_vf_nets.model.a2c_network.actor_mlp.0.weight'"),
+        "{}",
+        err.message
+    );
 }

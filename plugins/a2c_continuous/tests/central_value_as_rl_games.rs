@@ -100,7 +100,11 @@ fn agent(run_dir: &Path) -> (PpoAgent, Arc<common::Record>) {
 
 /// The largest relative difference between the agent's tensors and the fixture's `<prefix>.*`,
 /// with the tensor's name and the number compared (central value tensors counted apart).
-fn worst_difference(agent: &PpoAgent, reference: &HashMap<String, Tensor>, prefix: &str) -> (f64, String, usize, usize) {
+fn worst_difference(
+    agent: &PpoAgent,
+    reference: &HashMap<String, Tensor>,
+    prefix: &str,
+) -> (f64, String, usize, usize) {
     let mut worst = (0.0f64, String::new(), 0, 0);
     for (name, t) in agent.state_tensors() {
         if let Some(expected) = reference.get(&format!("{prefix}.{name}")) {

@@ -102,7 +102,12 @@ impl CentralValueConfig {
                     p("lr_schedule")
                 ));
             }
-            LrScheduleConfig::Linear { min_lr: 1e-6, max_steps: max_epochs as f64, use_epochs: true, schedule_entropy: false }
+            LrScheduleConfig::Linear {
+                min_lr: 1e-6,
+                max_steps: max_epochs as f64,
+                use_epochs: true,
+                schedule_entropy: false,
+            }
         } else {
             LrScheduleConfig::Identity
         };

@@ -13,7 +13,7 @@ pub mod network;
 pub mod ppo;
 pub mod ranges;
 
-pub use network::{Activation, ContinuousHead, FanMode, Initializer, MlpSpec, NetworkConfig, SigmaParametrization};
 pub use central_value::CentralValueConfig;
+pub use network::{Activation, ContinuousHead, FanMode, Initializer, MlpSpec, NetworkConfig, SigmaParametrization};
 pub use ppo::{BoundLossType, LrScheduleConfig, Params, PpoConfig, RewardShaper, ScheduleType};
 pub use rlhost_model::section::{ConfigResult, Section};
