@@ -4,6 +4,7 @@
     python3 bench/side_by_side.py                 # seeds 42 43 44, 300 epochs each
     python3 bench/side_by_side.py --quick         # 30 epochs, a fast check of the whole pipeline
     python3 bench/side_by_side.py --seeds 42 --epochs 100
+    python3 bench/side_by_side.py --config configs/pendulum_central_value_ppo.yaml --env-rng rlhost
 
 1. Set-up for both: scripts/setup.sh (rlhost release build + plugins) and
    bench/setup_rl_games.sh (venv with torch 2.13.0 + rl-games 1.6.5); both idempotent.
@@ -252,6 +253,9 @@ def summary(results):
 def main():
     ap = argparse.ArgumentParser(description="rlhost vs rl_games 1.6.5 side by side on Pendulum-v1")
     ap.add_argument("--seeds", type=int, nargs="+", default=[42, 43, 44])
+    ap.add_argument("--config", default=CONFIG,
+                    help="the YAML both programs train (default configs/pendulum_ppo.yaml; "
+                         "configs/pendulum_central_value_ppo.yaml adds states and a central value)")
     ap.add_argument("--epochs", type=int, default=300)
     ap.add_argument("--quick", action="store_true", help="30 epochs (overrides --epochs)")
     ap.add_argument("--work-dir", default=None,
@@ -269,12 +273,13 @@ def main():
                     help="run again when other processes used more than this many cores during a run")
     ap.add_argument("--retries", type=int, default=2, help="how many times a noisy run is repeated")
     args = ap.parse_args()
+    args.config = os.path.abspath(args.config)
     epochs = 30 if args.quick else args.epochs
     json_path = args.json or os.path.join(BENCH, "results", f"side_by_side{'_quick' if args.quick else ''}.json")
 
     rlg_python = setup(args.skip_setup)
     rlhost_bin = os.path.join(ROOT, "target", "release", "rlhost")
-    frames_per_epoch = batch_frames(CONFIG)
+    frames_per_epoch = batch_frames(args.config)
     work = os.path.abspath(args.work_dir or ("/tmp/rlhost-side-by-side" + ("-quick" if args.quick else "")))
     os.makedirs(work, exist_ok=True)
     py_env = dict(os.environ, PYTHONUNBUFFERED="1")
@@ -287,14 +292,14 @@ def main():
         print(f"  rlhost   seed {seed} ...", flush=True)
         pair["rlhost"] = measure(
             "rlhost",
-            [rlhost_bin, "train", "--plugin-dir", os.path.join(ROOT, "plugins"), "--config", CONFIG,
+            [rlhost_bin, "train", "--plugin-dir", os.path.join(ROOT, "plugins"), "--config", args.config,
              "--seed", str(seed), "--max-iterations", str(epochs), "--experiment", name],
             work, os.path.join(work, "runs", name), os.path.join(work, f"{name}.log"), frames_per_epoch, epochs, args)
         name = f"rl_games_{seed}"
         print(f"  rl_games seed {seed} ...", flush=True)
         pair["rl_games"] = measure(
             "rl_games",
-            [rlg_python, os.path.join(BENCH, "rl_games_pendulum.py"), "--config", CONFIG, "--seed", str(seed),
+            [rlg_python, os.path.join(BENCH, "rl_games_pendulum.py"), "--config", args.config, "--seed", str(seed),
              "--epochs", str(epochs), "--experiment", name, "--train-dir", "runs", "--env-rng", args.env_rng],
             work, os.path.join(work, "runs", name), os.path.join(work, f"{name}.log"), frames_per_epoch, epochs,
             args, env=py_env)
@@ -313,7 +318,7 @@ def main():
         "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
         "machine": {"host": platform.node(), "platform": platform.platform(), "cpus": os.cpu_count(),
                     "python": platform.python_version()},
-        "config": os.path.relpath(CONFIG, ROOT),
+        "config": os.path.relpath(args.config, ROOT),
         "rl_games_env_rng": args.env_rng,
         "epochs": epochs,
         "frames_per_epoch": frames_per_epoch,

@@ -23,6 +23,10 @@ format: `frame,env,return,length,first_episode`, where frame = env steps so far 
 (counted after the step that ended the episode), return = sum of raw rewards (float32), and
 first_episode = 1 for each env's first episode since the reset (partial under staggered starts).
 
+`states: True` adds rlhost's privileged `states` group (classic_control's `env_config.states`):
+observations become `{'obs': obs, 'states': (th, thdot) as float32}` and `get_env_info` gains a
+`state_space`, which is what rl_games' central value (`central_value_config`) reads.
+
 Everything is batched tensor ops; the only host work per step is writing the (few) finished rows.
 """
 import math
@@ -108,7 +112,7 @@ class TorchPendulum(IVecEnv):
     """N Pendulum-v1 environments in torch tensors on one device."""
 
     def __init__(self, config_name, num_actors, seed=0, device="cpu", init_at_random_ep_len=False,
-                 max_episode_steps=MAX_EPISODE_STEPS, episodes_csv=None, rng="torch", **kwargs):
+                 max_episode_steps=MAX_EPISODE_STEPS, episodes_csv=None, rng="torch", states=False, **kwargs):
         from gymnasium import spaces  # rl_games 1.6.5 uses gymnasium spaces on Python >= 3.9
 
         self.num_envs = int(num_actors)
@@ -127,6 +131,8 @@ class TorchPendulum(IVecEnv):
         high = np.array([1.0, 1.0, MAX_SPEED], dtype=np.float32)
         self.observation_space = spaces.Box(low=-high, high=high, dtype=np.float32)
         self.action_space = spaces.Box(low=-MAX_TORQUE, high=MAX_TORQUE, shape=(1,), dtype=np.float32)
+        self.states = bool(states)
+        self.state_space = spaces.Box(low=-np.inf, high=np.inf, shape=(2,), dtype=np.float32)
         if rng not in ("torch", "rlhost"):
             raise ValueError(f"rng: 'torch' or 'rlhost', not {rng!r}")
         self.rng = rng
@@ -143,12 +149,21 @@ class TorchPendulum(IVecEnv):
 
     # ---- rl_games IVecEnv -------------------------------------------------------------------
     def get_env_info(self):
-        return {
+        info = {
             "observation_space": self.observation_space,
             "action_space": self.action_space,
             "agents": 1,
             "value_size": 1,
         }
+        if self.states:
+            info["state_space"] = self.state_space
+        return info
+
+    def _observations(self):
+        obs = observe(self.state)
+        if self.states:
+            return {"obs": obs, "states": self.state.to(torch.float32)}
+        return obs
 
     def get_number_of_agents(self):
         return 1
@@ -192,7 +207,7 @@ class TorchPendulum(IVecEnv):
         self.ep_return.zero_()
         self.ep_length.zero_()
         self.first_episode.fill_(True)
-        return observe(self.state)
+        return self._observations()
 
     def step(self, actions):
         if not torch.is_tensor(actions):
@@ -218,7 +233,7 @@ class TorchPendulum(IVecEnv):
             self.ep_return[done_idx] = 0.0
             self.ep_length[done_idx] = 0
             self.first_episode[done_idx] = False
-        obs = observe(self.state)
+        obs = self._observations()
         dones = truncated.to(torch.uint8)
         return obs, reward, dones, {"time_outs": truncated}
 

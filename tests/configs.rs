@@ -456,6 +456,113 @@ mod isaac_lab {
 "#
     }
 
+    /// The `central_value_config` of the shadow-hand configs below, with its MLP `units`, its
+    /// `minibatch_size`, `mini_epochs` and `kl_threshold`.
+    fn central_value(units: &str, minibatch: i64, mini_epochs: i64, kl: f64) -> String {
+        format!(
+            r#"    central_value_config:
+      minibatch_size: {minibatch}
+      mini_epochs: {mini_epochs}
+      learning_rate: 5e-4
+      lr_schedule: adaptive
+      schedule_type: standard
+      kl_threshold: {kl}
+      clip_value: True
+      normalize_input: True
+      truncate_grads: True
+
+      network:
+        name: actor_critic
+        central_value: True
+        mlp:
+          units: {units}
+          activation: elu
+          d2rl: False
+          initializer:
+            name: default
+          regularizer:
+            name: None
+
+    player:
+      deterministic: True
+      games_num: 100000
+      print_stats: True
+"#
+        )
+    }
+
+    /// The shadow-hand configs' `config` block up to `bounds_loss_coef`.
+    fn shadow_hand_config(name: &str, gamma: f64, kl: f64, max_epochs: i64, hmb: (i64, i64, i64)) -> String {
+        let (horizon, minibatch, mini_epochs) = hmb;
+        format!(
+            r#"  load_checkpoint: False
+  load_path: ''
+
+  config:
+    name: {name}
+    env_name: rlgpu
+    device: 'cuda:0'
+    device_name: 'cuda:0'
+    multi_gpu: False
+    ppo: True
+    mixed_precision: False
+    normalize_input: True
+    normalize_value: True
+    num_actors: -1
+    reward_shaper:
+      scale_value: 0.01
+    normalize_advantage: True
+    gamma: {gamma}
+    tau: 0.95
+    learning_rate: 5e-4
+    lr_schedule: adaptive
+    schedule_type: standard
+    kl_threshold: {kl}
+    score_to_win: 100000
+    max_epochs: {max_epochs}
+    save_best_after: 100
+    save_frequency: 200
+    print_stats: True
+    grad_norm: 1.0
+    entropy_coef: 0.0
+    truncate_grads: True
+    e_clip: 0.2
+    horizon_length: {horizon}
+    minibatch_size: {minibatch}
+    mini_epochs: {mini_epochs}
+    critic_coef: 4
+    clip_value: True
+    seq_length: 4
+    bounds_loss_coef: 0.0001
+
+"#
+        )
+    }
+
+    /// `direct/shadow_hand/agents/rl_games_ppo_ff_cfg.yaml` (2.3.2): the asymmetric (OpenAI FF)
+    /// shadow hand, a `central_value_config` on the env's `critic` states.
+    pub fn shadow_hand_ff() -> String {
+        head("[400, 400, 200, 100]", "").replace(
+            "    clip_actions: 1.0",
+            "    clip_observations: 5.0
+    clip_actions: 1.0",
+        ) + &shadow_hand_config("shadow_hand_openai_ff", 0.998, 0.016, 10000, (16, 16384, 4))
+            + &central_value("[512, 512, 256, 128]", 32768, 4, 0.016)
+    }
+
+    /// `direct/shadow_hand/agents/rl_games_ppo_vision_cfg.yaml` (2.3.2; 3.0.0's
+    /// `core/reorient/config/shadow_hand/agents/rl_games_ppo_camera_cfg.yaml` is listed with the
+    /// same MLPs and horizon/minibatch/mini-epochs): an MLP policy on features and a central value
+    /// on the states.
+    pub fn shadow_hand_vision() -> String {
+        head("[1024, 512, 512, 256, 128]", "").replace(
+            "    clip_actions: 1.0",
+            "    clip_observations: 5.0
+    clip_actions: 1.0",
+        ) + &shadow_hand_config("shadow_hand_vision", 0.99, 0.01, 50000, (64, 19600, 5))
+            + &central_value("[1024, 512, 512, 256, 128]", 19600, 5, 0.01)
+    }
+
     /// The drone's `network.rnn` block as released.
     pub const DRONE_RNN: &str = "    rnn:\n        name: gru\n        units: 64\n        layers: 1\n";
 
@@ -510,9 +617,14 @@ mod isaac_lab {
 /// Trains `yaml` for one epoch on Pendulum-v1 with 16 envs and `minibatch` on the CPU, as
 /// Isaac Lab's train.py would with `--device cpu`; returns stdout, stderr and the run folder.
 fn train_isaac_lab(yaml: &str, minibatch: i64) -> (String, String, tempfile::TempDir) {
+    train_isaac_lab_with(yaml, minibatch, &[])
+}
+
+/// [`train_isaac_lab`] with more overrides.
+fn train_isaac_lab_with(yaml: &str, minibatch: i64, overrides: &[&str]) -> (String, String, tempfile::TempDir) {
     let dir = setup(yaml);
     let minibatch = format!("params.config.minibatch_size={minibatch}");
-    let extra = [
+    let mut extra = vec![
         "--device",
         "cpu",
         "--num-envs",
@@ -522,6 +634,7 @@ fn train_isaac_lab(yaml: &str, minibatch: i64) -> (String, String, tempfile::Tem
         "params.config.env_name=Pendulum-v1",
         &minibatch,
     ];
+    extra.extend_from_slice(overrides);
     let (code, stdout, stderr) = train(&dir, &extra);
     assert_eq!(code, Some(0), "stdout:\n{stdout}\nstderr:\n{stderr}");
     assert!(!stderr.contains("unknown key") && !stdout.contains("unknown key"), "keys accepted quietly: {stderr}");
@@ -565,10 +678,72 @@ fn isaac_lab_configs_train_one_epoch_as_they_are() {
     assert_eq!(stdout.matches("WARNING: seq_len is deprecated, use seq_length instead").count(), 1, "{stdout}");
 }
 
+/// The asymmetric configs train as released on Pendulum with its privileged `states` (Isaac Lab's
+/// `critic` group), only the critic's minibatch fitted to the small batch; the run logs the
+/// critic's scalars, the checkpoint holds it under rl_games' names and the player ignores it.
+#[test]
+fn isaac_lab_central_value_configs_train_on_states_and_play_without_the_critic() {
+    let states = "params.config.env_config.states=true";
+    for (yaml, critic_minibatch, frames) in
+        [(isaac_lab::shadow_hand_ff(), 128, 256), (isaac_lab::shadow_hand_vision(), 256, 1024)]
+    {
+        let critic_minibatch = format!("params.config.central_value_config.minibatch_size={critic_minibatch}");
+        let (stdout, _, dir) = train_isaac_lab_with(&yaml, 128, &[states, &critic_minibatch]);
+        assert!(stdout.contains(&format!("epoch: 1/1 frames: {frames}")), "{stdout}");
+        let events = summaries(&dir);
+        assert!(has(&events, "losses/cval_loss") && has(&events, "info/cval_lr"), "the critic's scalars");
+        let nn = dir.path().join("runs/run/nn");
+        let checkpoint = std::fs::read_dir(&nn).unwrap().flatten().next().expect("a checkpoint").path();
+        let bytes = std::fs::read(&checkpoint).unwrap();
+        assert!(has(&bytes, "assymetric_vf_nets.model.a2c_network.value.weight"));
+
+        let out = run_rlhost(
+            dir.path(),
+            &[
+                "play",
+                "--plugin-dir",
+                ".",
+                "--config",
+                "config.yaml",
+                "--checkpoint",
+                checkpoint.to_str().unwrap(),
+                "--games",
+                "1",
+                "--device",
+                "cpu",
+                "--num-envs",
+                "2",
+                "params.config.env_name=Pendulum-v1",
+                states,
+            ],
+        );
+        let (stdout, stderr) = texts(&out);
+        assert!(out.status.success(), "stdout:\n{stdout}\nstderr:\n{stderr}");
+        assert!(stdout.contains("av reward:"), "{stdout}");
+    }
+
+    // Without the states group, one line says what is missing.
+    let dir = setup(&isaac_lab::shadow_hand_ff());
+    let extra = [
+        "--device",
+        "cpu",
+        "--num-envs",
+        "16",
+        "--max-iterations",
+        "1",
+        "params.config.env_name=Pendulum-v1",
+        "params.config.minibatch_size=128",
+        "params.config.central_value_config.minibatch_size=128",
+    ];
+    let (code, _, stderr) = train(&dir, &extra);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(last_error(&stderr).contains("'states' observation group"), "{stderr}");
+}
+
 #[test]
 fn an_isaac_lab_config_names_every_refused_key_in_one_error() {
     let yaml = isaac_lab::drone(isaac_lab::DRONE_RNN)
-        .replace("    use_diagnostics: True\n", "    use_diagnostics: True\n    central_value_config:\n      minibatch_size: 2048\n      network:\n        name: actor_critic\n        central_value: True\n");
+        .replace("    use_diagnostics: True\n", "    use_diagnostics: True\n    central_value_config:\n      minibatch_size: 2048\n      network:\n        name: actor_critic\n        central_value: True\n        rnn:\n          name: lstm\n");
     let dir = setup(&yaml);
     let extra = ["--device", "cpu", "--num-envs", "16", "--max-iterations", "1", "params.config.env_name=Pendulum-v1"];
     let (code, _, stderr) = train(&dir, &extra);
@@ -576,7 +751,7 @@ fn an_isaac_lab_config_names_every_refused_key_in_one_error() {
     let line = last_error(&stderr);
     assert!(
         line.contains(
-            "not supported yet by a2c_continuous: params.network.rnn (an RNN), params.config.central_value_config (an asymmetric critic)"
+            "not supported yet by a2c_continuous: params.network.rnn (an RNN), params.config.central_value_config.network.rnn (an RNN)"
         ),
         "{stderr}"
     );

@@ -7,8 +7,11 @@
 //! - [`init`]: the weight initialisers; [`network`]: the `actor_critic` module, neg-log-prob, entropy.
 //! - [`normalizer`]: `RunningMeanStd`, bit for bit rl_games'.
 //! - [`policy`]: the network with its normalisers, acting, and the action mapping to env bounds.
+//! - [`central_value`]: rl_games' asymmetric critic network (`central_value_config.network`) and
+//!   its normalisers.
 //! - [`checkpoint`]: the checkpoint contract (`CHECKPOINT.md`): names, metadata, reader, writer.
 
+pub mod central_value;
 pub mod checkpoint;
 pub mod init;
 pub mod network;

@@ -25,7 +25,7 @@ impl Linear {
     /// in that order, then the bias zeroed as rl_games does (§5.2 step 1). The draws are kept
     /// although their values are overwritten, so a seed consumes libtorch's generator exactly as
     /// rl_games' model construction does and yields the same initial weights.
-    fn new(fan_in: i64, fan_out: i64) -> Self {
+    pub(crate) fn new(fan_in: i64, fan_out: i64) -> Self {
         let bound = 1.0 / (fan_in as f64).sqrt();
         let weight = Tensor::empty([fan_out, fan_in], (Kind::Float, Device::Cpu)).uniform_(-bound, bound);
         let bias = Tensor::empty([fan_out], (Kind::Float, Device::Cpu)).uniform_(-bound, bound).zero_();
@@ -33,17 +33,17 @@ impl Linear {
     }
 
     /// Zero weight and bias without touching the generator (for weights that are loaded next).
-    fn zeros(fan_in: i64, fan_out: i64) -> Self {
+    pub(crate) fn zeros(fan_in: i64, fan_out: i64) -> Self {
         let cpu = (Kind::Float, Device::Cpu);
         Linear { weight: Tensor::zeros([fan_out, fan_in], cpu), bias: Tensor::zeros([fan_out], cpu) }
     }
 
-    fn to_device(&self, device: Device) -> Self {
+    pub(crate) fn to_device(&self, device: Device) -> Self {
         let leaf = |t: &Tensor| t.to_device(device).detach().set_requires_grad(true);
         Linear { weight: leaf(&self.weight), bias: leaf(&self.bias) }
     }
 
-    fn forward(&self, x: &Tensor) -> Tensor {
+    pub(crate) fn forward(&self, x: &Tensor) -> Tensor {
         x.linear(&self.weight, Some(&self.bias))
     }
 }

@@ -150,10 +150,10 @@ fn main() {
         EnvHandle::new(env).unwrap()
     };
     let mut env2 = make_env();
-    let mut rollout = Rollout::new(&env2, h, Device::Cpu).unwrap();
+    let mut rollout = Rollout::new(&env2, h, Device::Cpu, false).unwrap();
     rollout.reset(&mut env2).unwrap();
     tch::manual_seed(7);
-    rollout.play(&mut env2, &model, &cfg).unwrap();
+    rollout.play(&mut env2, &model, None, &cfg).unwrap();
     let mut env3 = make_env();
     let step = env3.step_buffers().unwrap();
     env3.reset(step.observations()).unwrap();

@@ -47,9 +47,9 @@ fn main() {
     )
     .unwrap();
     let mut env = EnvHandle::new(env).unwrap();
-    let mut rollout = Rollout::new(&env, h, Device::Cpu).unwrap();
+    let mut rollout = Rollout::new(&env, h, Device::Cpu, false).unwrap();
     rollout.reset(&mut env).unwrap();
-    rollout.play(&mut env, &model, &cfg).unwrap();
+    rollout.play(&mut env, &model, None, &cfg).unwrap();
     // rl_games rows are env-major (row = env·H + t); rlhost's buffers are (H, N, ..).
     let rg_actions = g("raw.actions").reshape([n, h, -1]).transpose(0, 1);
     let rg_values = g("raw.values").reshape([n, h]).transpose(0, 1);

@@ -72,6 +72,7 @@ fn main() {
     let mut trainer = Trainer { adam, scheduler, entropy_coef: cfg.entropy_coef };
     let mut batch = Batch {
         obs: g("ds.obs"),
+        states: None,
         actions: g("ds.actions"),
         old_neglogp: g("ds.old_logp_actions"),
         old_values: g("ds.old_values"),

@@ -9,6 +9,8 @@
 //!   time-out bootstrap (§4.3–4.4); [`gae`]: advantages (§4.5).
 //! - [`update`]: dataset preparation and the minibatch loop (§4.6–4.9) with the [`losses`], the
 //!   [`adam`] optimiser and the LR [`schedule`] (§4.10).
+//! - [`central_value`]: rl_games' asymmetric critic on the env's `states`, trained before the
+//!   policy each epoch (§4.17).
 //! - [`diagnostics`]: rl_games' `use_diagnostics` scalars (§7.3).
 //! - [`meters`]: episode statistics (§4.13); [`nonfinite`]: where a NaN came from.
 //! - [`agent`]: the epoch loop, logging, checkpoint triggers, save/restore.
@@ -19,6 +21,7 @@
 
 pub mod adam;
 pub mod agent;
+pub mod central_value;
 pub mod config;
 pub mod diagnostics;
 pub mod gae;

@@ -1,9 +1,11 @@
 //! Experience collection (docs/rl_games.md §4.3–§4.4): H steps of N environments into preallocated (H, N, …)
 //! buffers, all on the training device, then bootstrap values and GAE.
+use crate::central_value::CentralValueTrain;
 use crate::config::{PpoConfig, RewardShaper};
 use crate::gae::compute_gae;
 use rlhost_model::policy::{ActionMap, Model};
-use rlhost_sdk::{EnvHandle, PluginError, StepBuffers};
+use rlhost_sdk::api::space::STATES;
+use rlhost_sdk::{EnvHandle, ErrorKind, PluginError, StepBuffers};
 use std::time::Instant;
 use tch::{Device, Kind, Tensor};
 
@@ -12,6 +14,8 @@ use tch::{Device, Kind, Tensor};
 pub struct RolloutBuffers {
     /// (H, N, *obs_shape).
     pub obs: Tensor,
+    /// The privileged `states` (H, N, *state_shape), recorded for a central value (§4.17).
+    pub states: Option<Tensor>,
     /// Unclipped sampled actions (H, N, A).
     pub actions: Tensor,
     /// (H, N).
@@ -37,6 +41,8 @@ pub struct RolloutBuffers {
 pub struct Carry {
     /// Current observations (N, *obs_shape).
     pub obs: Tensor,
+    /// Current privileged states (N, *state_shape), with a central value.
+    pub states: Option<Tensor>,
     /// Done flags of the last step (N,), float32; ones after a reset (quirk 11).
     pub dones: Tensor,
     /// Running episode [raw return, shaped return, length] per env (N, 3).
@@ -64,6 +70,8 @@ pub struct Rollout {
     step: StepBuffers,
     /// Index of the policy's observation group in the step buffers.
     obs_group: usize,
+    /// Index of the `states` group, when they are recorded.
+    states_group: Option<usize>,
     env_actions: Tensor,
     /// Policy → env actions, on the training device.
     action_map: ActionMap,
@@ -76,10 +84,11 @@ impl Rollout {
     /// without a saved generator state). Polls `stop` every 1024 draws; `false` when it stopped.
     ///
     /// It mirrors the consumption of `Model::act` (one (N, A) standard-normal draw per step) and
-    /// `Model::value` (one more for the bootstrap): horizon + 1 draws per epoch.
+    /// `Model::value` (one more for the bootstrap): horizon + 1 draws per epoch; with a central
+    /// value the bootstrap is the critic's, which draws nothing: horizon draws.
     pub fn skip_noise(&self, epochs: u64, stop: &dyn Fn() -> bool) -> bool {
         let step_noise = self.buf.actions.get(0);
-        for i in 0..epochs * (self.horizon() + 1) {
+        for i in 0..epochs * self.draws_per_epoch() {
             if i % 1024 == 0 && stop() {
                 return false;
             }
@@ -88,13 +97,20 @@ impl Rollout {
         true
     }
 
+    /// The (N, A) standard-normal draws of one epoch: one per step, and one for the bootstrap
+    /// unless a central value gives it (then only the critic runs, §4.17).
+    pub fn draws_per_epoch(&self) -> u64 {
+        self.horizon() + if self.buf.states.is_some() { 0 } else { 1 }
+    }
+
     /// Steps per rollout (H).
     pub fn horizon(&self) -> u64 {
         self.buf.actions.size()[0] as u64
     }
 
-    /// Allocates everything for `horizon` steps of `env`'s batch on `device`.
-    pub fn new(env: &EnvHandle, horizon: i64, device: Device) -> Result<Self, PluginError> {
+    /// Allocates everything for `horizon` steps of `env`'s batch on `device`; with `states`, the
+    /// environment's `states` group is recorded too (a central value reads it; it must exist).
+    pub fn new(env: &EnvHandle, horizon: i64, device: Device, states: bool) -> Result<Self, PluginError> {
         let info = env.info();
         let n = env.num_envs();
         let (low, high) = info.box_bounds().expect("the agent checked for a box action space");
@@ -104,8 +120,27 @@ impl Rollout {
         let obs_shape: Vec<i64> = obs_spec.shape.to_vec();
         let with = |lead: &[i64], tail: &[i64]| -> Vec<i64> { lead.iter().chain(tail).copied().collect() };
         let f32_zeros = |shape: Vec<i64>| Tensor::zeros(shape, (Kind::Float, device));
+        let states_group = if states {
+            let Some((i, spec)) = info.observation(STATES) else {
+                return Err(PluginError::new(
+                    ErrorKind::Shape,
+                    "central_value_config needs the environment's privileged 'states' observation group, and the environment has none (classic-control envs: env_config.states: true)",
+                ));
+            };
+            if spec.dtype != rlhost_sdk::api::DlDataType::F32 {
+                return Err(PluginError::new(
+                    ErrorKind::Unsupported,
+                    format!("the 'states' group is {}; the central value MLP takes float32", spec.dtype),
+                ));
+            }
+            Some((i, spec.shape.to_vec()))
+        } else {
+            None
+        };
+        let states_buffer = |lead: &[i64]| states_group.as_ref().map(|(_, shape)| f32_zeros(with(lead, shape)));
         Ok(Rollout {
             buf: RolloutBuffers {
+                states: states_buffer(&[horizon, n]),
                 obs: f32_zeros(with(&[horizon, n], &obs_shape)),
                 actions: f32_zeros(vec![horizon, n, a]),
                 neglogp: f32_zeros(vec![horizon, n]),
@@ -118,6 +153,7 @@ impl Rollout {
                 episode_sums: f32_zeros(vec![horizon, 4]),
             },
             carry: Carry {
+                states: states_buffer(&[n]),
                 obs: f32_zeros(with(&[n], &obs_shape)),
                 dones: Tensor::ones([n], (Kind::Float, device)),
                 episode: f32_zeros(vec![n, 3]),
@@ -125,6 +161,7 @@ impl Rollout {
             advantages: f32_zeros(vec![horizon, n]),
             step: env.step_buffers()?,
             obs_group,
+            states_group: states_group.map(|(i, _)| i),
             env_actions: Tensor::zeros([n, a], (Kind::Float, env.device())),
             // `clip_actions` is applied per call (it is a `PpoConfig` field, passed to `play`).
             action_map: ActionMap::new(true, low, high, device),
@@ -135,10 +172,27 @@ impl Rollout {
     /// Resets every environment; dones become ones and episode accumulators zeros.
     pub fn reset(&mut self, env: &mut EnvHandle) -> Result<(), PluginError> {
         env.reset(self.step.observations())?;
-        self.carry.obs.copy_(self.step.obs(self.obs_group));
+        self.copy_observations();
         let _ = self.carry.dones.fill_(1.0);
         let _ = self.carry.episode.zero_();
         Ok(())
+    }
+
+    /// The step buffers' observations (and states) into the carry.
+    fn copy_observations(&mut self) {
+        self.carry.obs.copy_(self.step.obs(self.obs_group));
+        if let (Some(states), Some(group)) = (&mut self.carry.states, self.states_group) {
+            states.copy_(self.step.obs(group));
+        }
+    }
+
+    /// V(s) of the current carry (N,): the central value's from the states when there is one,
+    /// else the actor-critic's `value` from the act step.
+    fn critic_value(&self, critic: Option<&CentralValueTrain>, act_value: &Tensor) -> Tensor {
+        match (critic, &self.carry.states) {
+            (Some(c), Some(states)) => c.value(states).squeeze_dim(1),
+            _ => act_value.squeeze_dim(1),
+        }
     }
 
     /// Env action (§4.4): `clamp(a, −1, 1)` rescaled to [low, high] when `clip_actions`, else `a`.
@@ -147,14 +201,24 @@ impl Rollout {
         self.env_actions.copy_(&self.action_map.apply(action));
     }
 
-    /// Collects one rollout and computes advantages (`play_steps`).
-    pub fn play(&mut self, env: &mut EnvHandle, model: &Model, cfg: &PpoConfig) -> Result<RolloutTimes, PluginError> {
+    /// Collects one rollout and computes advantages (`play_steps`). With a `critic` (the central
+    /// value, §4.17) every value (V(s_t), the time-out bootstrap, the last values) is its own.
+    pub fn play(
+        &mut self,
+        env: &mut EnvHandle,
+        model: &Model,
+        critic: Option<&CentralValueTrain>,
+        cfg: &PpoConfig,
+    ) -> Result<RolloutTimes, PluginError> {
         let start = Instant::now();
         let mut times = RolloutTimes::default();
         for t in 0..cfg.horizon_length {
             let act = model.act(&self.carry.obs);
-            let value = act.value.squeeze_dim(1);
+            let value = self.critic_value(critic, &act.value);
             self.buf.obs.get(t).copy_(&self.carry.obs);
+            if let (Some(buf), Some(states)) = (&self.buf.states, &self.carry.states) {
+                buf.get(t).copy_(states);
+            }
             self.buf.dones.get(t).copy_(&self.carry.dones);
             self.buf.actions.get(t).copy_(&act.action);
             self.buf.neglogp.get(t).copy_(&act.neglogp);
@@ -179,10 +243,15 @@ impl Rollout {
             self.buf.rewards.get(t).copy_(&shaped);
             self.buf.raw_rewards.get(t).copy_(&rewards);
             self.track_episodes(t, &rewards, &shaped, &dones);
-            self.carry.obs.copy_(self.step.obs(self.obs_group));
+            self.copy_observations();
             self.carry.dones.copy_(&dones);
         }
-        let last_values = model.value(&self.carry.obs).squeeze_dim(1);
+        // rl_games' `get_values`: with a central value only the critic runs (no policy forward,
+        // so no action draw); without, the whole policy (`Model::value` makes its draw).
+        let last_values = match (critic, &self.carry.states) {
+            (Some(c), Some(states)) => c.value(states).squeeze_dim(1),
+            _ => model.value(&self.carry.obs).squeeze_dim(1),
+        };
         let gae_start = Instant::now();
         self.advantages = tch::no_grad(|| {
             compute_gae(

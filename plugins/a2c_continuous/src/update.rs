@@ -7,6 +7,7 @@ use crate::losses::{actor_loss, bound_loss, critic_loss, policy_kl};
 use crate::rollout::Rollout;
 use crate::schedule::Scheduler;
 use rlhost_model::network::{entropy, neglogp};
+use rlhost_model::normalizer::RunningMeanStd;
 use rlhost_model::policy::Model;
 use rlhost_sdk::{ErrorKind, PluginError};
 use tch::{Device, Kind, Tensor};
@@ -15,6 +16,8 @@ use tch::{Device, Kind, Tensor};
 #[derive(Debug)]
 pub struct Batch {
     pub obs: Tensor,
+    /// The privileged states (B, *state_shape), with a central value.
+    pub states: Option<Tensor>,
     pub actions: Tensor,
     /// Rollout neg-log-probs (never overwritten).
     pub old_neglogp: Tensor,
@@ -38,15 +41,16 @@ fn flatten(t: &Tensor) -> Tensor {
     t.transpose(0, 1).reshape(shape.as_slice())
 }
 
-/// `prepare_dataset` (§4.6): returns, value normalisation, advantage normalisation.
-pub fn prepare_batch(rollout: &Rollout, model: &mut Model, cfg: &PpoConfig) -> Batch {
+/// `prepare_dataset` (§4.6): returns, value normalisation, advantage normalisation. `value_rms`
+/// is the agent's value normaliser: the model's, or the central value's when there is one (§4.17).
+pub fn prepare_batch(rollout: &Rollout, value_rms: Option<&mut RunningMeanStd>, cfg: &PpoConfig) -> Batch {
     tch::no_grad(|| {
         let b = &rollout.buf;
         let values = flatten(&b.values).unsqueeze(1);
         let advantages = flatten(&rollout.advantages).unsqueeze(1);
         let returns = &advantages + &values;
         let mut advantages = (&returns - &values).squeeze_dim(1);
-        let (old_values, returns) = match &mut model.value_rms {
+        let (old_values, returns) = match value_rms {
             Some(rms) => {
                 // Quirk 5: values update the stats and are normalised, then returns do the same.
                 if !cfg.freeze_critic {
@@ -67,6 +71,7 @@ pub fn prepare_batch(rollout: &Rollout, model: &mut Model, cfg: &PpoConfig) -> B
         }
         Batch {
             obs: flatten(&b.obs),
+            states: b.states.as_ref().map(flatten),
             actions: flatten(&b.actions),
             old_neglogp: flatten(&b.neglogp),
             old_values,
@@ -213,9 +218,13 @@ impl Trainer {
             cfg.ppo,
         )
         .mean(Kind::Float);
-        let c_loss =
+        // With a central value and `use_experimental_cv: False`, rl_games' critic term is a zero (§4.17).
+        let c_loss = if cfg.has_value_loss {
             critic_loss(&rows(&batch.old_values), &out.value, &rows(&batch.returns), cfg.e_clip, cfg.clip_value)
-                .mean(Kind::Float);
+                .mean(Kind::Float)
+        } else {
+            out.value.zeros_like().sum(Kind::Float)
+        };
         let entropy = entropy(&out.sigma).mean(Kind::Float);
         let bounds_coef = cfg.bounds_loss_coef.unwrap_or(0.0);
         let b_loss = bound_loss(&out.mu, cfg.bound_loss_type).mean(Kind::Float);

@@ -242,8 +242,14 @@ fn config_errors_name_the_key() {
         (
             "/config/central_value_config",
             serde_json::json!({"network": {}}),
+            ErrorKind::Config,
+            "params.config.central_value_config.network.name",
+        ),
+        (
+            "/config/central_value_config",
+            serde_json::json!({"network": {"name": "actor_critic", "rnn": {"name": "lstm"}}}),
             ErrorKind::Unsupported,
-            "central_value_config",
+            "params.config.central_value_config.network.rnn",
         ),
         ("/config/normalize_rms_advantage", true.into(), ErrorKind::Unsupported, "normalize_rms_advantage"),
         ("/network/rnn", serde_json::json!({"name": "lstm"}), ErrorKind::Unsupported, "params.network.rnn"),

@@ -24,7 +24,8 @@ fn parse_on(p: &serde_json::Value, device: Device) -> (Result<Params, rlhost_sdk
 #[test]
 fn every_refused_key_is_named_in_one_error() {
     let mut p = reach_params(8, 16, 64);
-    p["config"]["central_value_config"] = json!({"minibatch_size": 64, "network": {"name": "actor_critic"}});
+    p["config"]["central_value_config"] = json!({"minibatch_size": 64, "network": {
+        "name": "actor_critic", "central_value": true, "rnn": {"name": "gru", "units": 64, "layers": 1}}});
     p["config"]["normalize_rms_advantage"] = true.into();
     p["network"]["rnn"] = json!({"name": "lstm", "units": 64, "layers": 1});
     // A value error elsewhere does not hide them: refusals come first.
@@ -34,7 +35,7 @@ fn every_refused_key_is_named_in_one_error() {
     assert_eq!(
         err.message.as_str(),
         "not supported yet by a2c_continuous: params.network.rnn (an RNN), \
-         params.config.central_value_config (an asymmetric critic), \
+         params.config.central_value_config.network.rnn (an RNN), \
          params.config.normalize_rms_advantage (the EMA advantage normaliser)"
     );
 

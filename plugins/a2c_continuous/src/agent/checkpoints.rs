@@ -3,7 +3,8 @@
 use super::rng::{self, GENERATOR_DEVICE, GENERATOR_STATE};
 use super::{PpoAgent, PLUGIN_ID};
 use crate::meters::{AverageMeter, EpisodeMeters};
-use rlhost_model::checkpoint::{self, keys, names, LoadedCheckpoint};
+use rlhost_model::central_value::{CHECKPOINT_PREFIX, MODULE, OPTIMIZER_PREFIX};
+use rlhost_model::checkpoint::{self, keys, names, LoadedCheckpoint, OBS_RMS, VALUE_RMS};
 use rlhost_sdk::PluginError;
 use std::collections::HashMap;
 use std::path::Path;
@@ -75,6 +76,9 @@ impl PpoAgent {
         put("best_reward", format!("{}", self.best_reward));
         put("last_lr", format!("{}", self.trainer.adam.lr));
         put("entropy_coef", format!("{}", self.trainer.entropy_coef));
+        if let Some(c) = &self.critic {
+            put(CENTRAL_VALUE_LR, format!("{}", c.adam.lr));
+        }
         put(keys::OBSERVATION_SHAPE, serde_json::to_string(&self.obs_shape).unwrap_or_default());
         put(keys::ACTION_DIM, self.action_low.len().to_string());
         put(keys::ACTION_LOW, json_f32(&self.action_low));
@@ -113,6 +117,9 @@ impl PpoAgent {
             tensors.push(("rollout.obs".into(), c.obs.shallow_clone()));
             tensors.push(("rollout.dones".into(), c.dones.shallow_clone()));
             tensors.push(("rollout.episode".into(), c.episode.shallow_clone()));
+            if let Some(states) = &c.states {
+                tensors.push(("rollout.states".into(), states.shallow_clone()));
+            }
         }
         let bytes = checkpoint::serialize(&tensors, self.metadata())?;
         checkpoint::write_atomic(path, &bytes)
@@ -126,7 +133,7 @@ impl PpoAgent {
         let dev = self.device;
         let mut assignments: Vec<(Tensor, Tensor)> = Vec::new();
         for (name, p) in self.state_tensors() {
-            if name == "optimizer.step" || name.ends_with(".count") {
+            if name.ends_with("optimizer.step") || name.ends_with(".count") {
                 continue;
             }
             let kind = p.kind();
@@ -146,10 +153,31 @@ impl PpoAgent {
         };
         let obs_count = self.model.obs_rms.as_ref().map(|_| count("running_mean_std.count")).transpose()?;
         let value_count = self.model.value_rms.as_ref().map(|_| count("value_mean_std.count")).transpose()?;
-        let step = scalar("optimizer.step")?;
-        if !(step.is_finite() && step >= 0.0) {
-            return Err(ck.error(format!("tensor 'optimizer.step' must be a finite count >= 0, got {step}")));
-        }
+        let steps = |name: &str| -> Result<f64, PluginError> {
+            let step = scalar(name)?;
+            if !(step.is_finite() && step >= 0.0) {
+                return Err(ck.error(format!("tensor '{name}' must be a finite count >= 0, got {step}")));
+            }
+            Ok(step)
+        };
+        let step = steps("optimizer.step")?;
+        // The central value's statistics counts, Adam steps and LR (§4.17).
+        let critic_state = match &self.critic {
+            Some(c) => {
+                let prefix = format!("{CHECKPOINT_PREFIX}.{MODULE}");
+                let states_count =
+                    c.model.states_rms.as_ref().map(|_| count(&format!("{prefix}.{OBS_RMS}.count"))).transpose()?;
+                let value_count =
+                    c.model.value_rms.as_ref().map(|_| count(&format!("{prefix}.{VALUE_RMS}.count"))).transpose()?;
+                let step = steps(&format!("{OPTIMIZER_PREFIX}.step"))?;
+                let lr: f64 = ck.meta_parse(CENTRAL_VALUE_LR)?;
+                if !(lr.is_finite() && lr > 0.0) {
+                    return Err(ck.error(format!("metadata '{CENTRAL_VALUE_LR}' must be in (0, inf), got {lr}")));
+                }
+                Some((states_count, value_count, step, lr))
+            }
+            None => None,
+        };
         let epoch: u64 = counter(&ck, "epoch")?;
         let frame: u64 = counter(&ck, "frame")?;
         let best_reward: f64 = ck.meta_parse("best_reward")?;
@@ -162,13 +190,18 @@ impl PpoAgent {
         }
         let entropy_coef: Option<f64> =
             ck.meta_opt("entropy_coef").and_then(|t| t.trim().parse().ok()).filter(|e: &f64| e.is_finite());
-        let rng_plan = rng::plan(&ck, dev, epoch, self.rollout.horizon())?;
+        let rng_plan = rng::plan(&ck, dev, epoch, self.rollout.draws_per_epoch())?;
         let carry = if ck.has("rollout.obs") {
             let c = &self.rollout.carry;
+            let states = match &c.states {
+                Some(s) => Some(ck.finite_tensor("rollout.states", Kind::Float, &s.size(), dev)?),
+                None => None,
+            };
             Some((
                 ck.finite_tensor("rollout.obs", Kind::Float, &c.obs.size(), dev)?,
                 ck.finite_tensor("rollout.dones", Kind::Float, &c.dones.size(), dev)?,
                 ck.finite_tensor("rollout.episode", Kind::Float, &c.episode.size(), dev)?,
+                states,
             ))
         } else {
             None
@@ -187,6 +220,20 @@ impl PpoAgent {
         }
         if let (Some(r), Some(c)) = (&mut self.model.value_rms, value_count) {
             r.count = c;
+        }
+        if let (Some(c), Some((states_count, value_count, step, lr))) = (&mut self.critic, critic_state) {
+            if let (Some(r), Some(n)) = (&mut c.model.states_rms, states_count) {
+                r.count = n;
+            }
+            if let (Some(r), Some(n)) = (&mut c.model.value_rms, value_count) {
+                r.count = n;
+            }
+            c.adam.step = step;
+            c.adam.lr = lr;
+            // rl_games restarts these at 0 on restore; an uninterrupted run has them equal to
+            // the agent's, which is what a resume continues.
+            c.epoch = epoch;
+            c.frame = frame;
         }
         self.trainer.adam.step = step;
         self.trainer.adam.lr = last_lr;
@@ -215,8 +262,11 @@ impl PpoAgent {
             self.env
                 .set_state(&state)
                 .map_err(|e| ck.error(format!("the environment refused env_state: {}", e.message)))?;
-            if let Some((obs, dones, episode)) = carry {
+            if let Some((obs, dones, episode, states)) = carry {
                 let c = &mut self.rollout.carry;
+                if let (Some(dst), Some(src)) = (&mut c.states, states) {
+                    dst.copy_(&src);
+                }
                 c.obs.copy_(&obs);
                 c.dones.copy_(&dones);
                 c.episode.copy_(&episode);
@@ -226,6 +276,9 @@ impl PpoAgent {
         Ok(())
     }
 }
+
+/// Metadata key of the central value's current learning rate.
+pub const CENTRAL_VALUE_LR: &str = "central_value_lr";
 
 /// The largest `epoch` / `frame` a checkpoint may hold (2^53: exact as a TensorBoard step).
 const MAX_COUNTER: u64 = 1 << 53;

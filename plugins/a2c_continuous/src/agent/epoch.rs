@@ -1,5 +1,6 @@
 //! The `train()` loop and one epoch: rollout and GAE, then the update (docs/rl_games.md §4.2).
 use super::PpoAgent;
+use crate::central_value::{CriticBatch, CriticStats};
 use crate::update::{prepare_batch, UpdateStats};
 use rlhost_model::checkpoint::names;
 use rlhost_sdk::api::TrainSummary;
@@ -41,7 +42,7 @@ impl PpoAgent {
             self.rollout.reset(&mut self.env)?;
         }
 
-        let times = self.rollout.play(&mut self.env, &self.model, &self.cfg)?;
+        let times = self.rollout.play(&mut self.env, &self.model, self.critic.as_ref(), &self.cfg)?;
         // Episode sums and the finiteness flag in one read; a NaN is named before the update.
         let (episode_sums, finite) = self.rollout.epoch_readout();
         if !finite {
@@ -50,7 +51,19 @@ impl PpoAgent {
         self.meters.update_from_step_sums(&episode_sums);
 
         let update_start = Instant::now();
-        let mut batch = prepare_batch(&self.rollout, &mut self.model, &self.cfg);
+        let value_rms = match &mut self.critic {
+            Some(c) => c.model.value_rms.as_mut(),
+            None => self.model.value_rms.as_mut(),
+        };
+        let mut batch = prepare_batch(&self.rollout, value_rms, &self.cfg);
+        // rl_games' `train_central_value`: the critic first, then the policy (§4.17).
+        let critic = match (&mut self.critic, &batch.states) {
+            (Some(c), Some(states)) => {
+                let input = CriticBatch { states, old_values: &batch.old_values, returns: &batch.returns };
+                Some(c.train_net(&input, self.epoch)?)
+            }
+            _ => None,
+        };
         let update = self.trainer.train_epoch(&mut self.model, &mut batch, &self.cfg, self.epoch, self.frame)?;
         let update_time = update_start.elapsed().as_secs_f64();
 
@@ -64,13 +77,15 @@ impl PpoAgent {
         p.update += update_time;
         p.total += epoch_time;
         p.epochs += 1;
-        Ok(EpochStats { update, step_time: times.env_step, play_time: times.play, update_time, epoch_time })
+        Ok(EpochStats { update, critic, step_time: times.env_step, play_time: times.play, update_time, epoch_time })
     }
 }
 
 /// Timings and losses of one epoch.
 pub(super) struct EpochStats {
     pub(super) update: UpdateStats,
+    /// The central value's losses and LR (`losses/cval_loss`, `info/cval_lr`).
+    pub(super) critic: Option<CriticStats>,
     pub(super) step_time: f64,
     pub(super) play_time: f64,
     pub(super) update_time: f64,

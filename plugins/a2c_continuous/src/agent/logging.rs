@@ -46,6 +46,11 @@ impl PpoAgent {
         if self.cfg.bounds_loss_coef.is_some() {
             scalars.push(("losses/bounds_loss", x, s.update.b_loss));
         }
+        if let Some(c) = &s.critic {
+            // CentralValueTrain writes these itself, at its own frame count (after this epoch).
+            scalars.push(("losses/cval_loss", c.frame as i64, c.loss));
+            scalars.push(("info/cval_lr", c.frame as i64, c.lr));
+        }
         if let Some(d) = &s.update.diagnostics {
             self.diagnostics_scalars(d, &mut scalars);
         }
@@ -81,7 +86,7 @@ impl PpoAgent {
     /// variance and, with `normalize_value`, the value normaliser's mean and variance.
     fn diagnostics_scalars(&self, d: &DiagnosticsStats, scalars: &mut Vec<(&'static str, i64, f64)>) {
         let epoch = self.epoch as i64;
-        if let Some(rms) = &self.model.value_rms {
+        if let Some(rms) = self.value_rms() {
             scalars.push(("diagnostics/rms_value/mean", epoch, rms.mean.double_value(&[0])));
             scalars.push(("diagnostics/rms_value/var", epoch, rms.var.double_value(&[0])));
         }

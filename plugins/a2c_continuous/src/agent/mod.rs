@@ -11,11 +11,13 @@ mod logging;
 pub mod rng;
 
 use crate::adam::Adam;
+use crate::central_value::CentralValueTrain;
 use crate::config::{Params, PpoConfig};
 use crate::meters::EpisodeMeters;
 use crate::rollout::Rollout;
 use crate::schedule::Scheduler;
 use crate::update::Trainer;
+use rlhost_model::central_value::{CHECKPOINT_PREFIX, MODULE, OPTIMIZER_PREFIX};
 use rlhost_model::checkpoint::{OBS_RMS, VALUE_RMS};
 use rlhost_model::normalizer::RunningMeanStd;
 use rlhost_model::policy::Model;
@@ -57,6 +59,8 @@ pub struct PpoAgent {
     action_low: Vec<f32>,
     action_high: Vec<f32>,
     model: Model,
+    /// rl_games' asymmetric critic (`central_value_config`, docs/rl_games.md §4.17).
+    critic: Option<CentralValueTrain>,
     trainer: Trainer,
     rollout: Rollout,
     epoch: u64,
@@ -141,10 +145,23 @@ impl PpoAgent {
         let obs_shape: Vec<i64> = obs.shape.to_vec();
         let model =
             Model::new(&params.network, &obs_shape, action_dim, cfg.normalize_input, cfg.normalize_value, device);
+        // Built after the actor-critic, as rl_games does: its draws follow the model's.
+        let critic = match &cfg.central_value {
+            Some(cv) => {
+                let (_, states) = info.observation(rlhost_sdk::api::space::STATES).ok_or_else(|| {
+                    PluginError::new(
+                        ErrorKind::Shape,
+                        "central_value_config needs the environment's privileged 'states' observation group, and the environment has none (classic-control envs: env_config.states: true)",
+                    )
+                })?;
+                Some(CentralValueTrain::new(cv, &states.shape.to_vec(), cfg.normalize_value, device))
+            }
+            None => None,
+        };
         let adam = Adam::new(model.net.named_parameters(), cfg.learning_rate, cfg.weight_decay);
         let scheduler = Scheduler::new(cfg.lr_schedule.clone(), cfg.learning_rate, cfg.entropy_coef);
         let trainer = Trainer { adam, scheduler, entropy_coef: cfg.entropy_coef };
-        let rollout = Rollout::new(&env, cfg.horizon_length, device)?;
+        let rollout = Rollout::new(&env, cfg.horizon_length, device, critic.is_some())?;
         let agent = PpoAgent {
             nn_dir: Path::new(run_dir.as_str()).join("nn"),
             meters: EpisodeMeters::new(cfg.games_to_track),
@@ -157,6 +174,7 @@ impl PpoAgent {
             device,
             obs_shape,
             model,
+            critic,
             trainer,
             rollout,
             epoch: 0,
@@ -192,29 +210,55 @@ impl PpoAgent {
         self.phase_times
     }
 
-    /// Every tensor a checkpoint holds (weights, statistics, optimiser), by name.
+    /// The central value network, when the config has one.
+    pub fn critic(&self) -> Option<&CentralValueTrain> {
+        self.critic.as_ref()
+    }
+
+    /// The agent's value normaliser (rl_games' `self.value_mean_std`): the central value's when
+    /// there is one, else the model's (§4.17).
+    pub fn value_rms(&self) -> Option<&RunningMeanStd> {
+        match &self.critic {
+            Some(c) => c.model.value_rms.as_ref(),
+            None => self.model.value_rms.as_ref(),
+        }
+    }
+
+    /// Every tensor a checkpoint holds (weights, statistics, optimisers), by name; the central
+    /// value's under `assymetric_vf_nets.` and `assymetric_vf_optimizer.` (`CHECKPOINT.md`).
     pub fn state_tensors(&self) -> Vec<(String, Tensor)> {
         let mut out: Vec<(String, Tensor)> =
             self.model.net.named_parameters().into_iter().map(|(n, p)| (n, p.detach())).collect();
-        let mut rms = |prefix: &str, r: &RunningMeanStd| {
-            out.push((format!("{prefix}.running_mean"), r.mean.shallow_clone()));
-            out.push((format!("{prefix}.running_var"), r.var.shallow_clone()));
-            out.push((format!("{prefix}.count"), Tensor::from(r.count)));
-        };
-        if let Some(r) = &self.model.obs_rms {
-            rms(OBS_RMS, r);
+        push_rms(&mut out, OBS_RMS, self.model.obs_rms.as_ref());
+        push_rms(&mut out, VALUE_RMS, self.model.value_rms.as_ref());
+        push_adam(&mut out, "optimizer", &self.trainer.adam);
+        if let Some(c) = &self.critic {
+            let prefix = format!("{CHECKPOINT_PREFIX}.{MODULE}");
+            out.extend(c.model.net.named_parameters().into_iter().map(|(n, p)| (format!("{prefix}.{n}"), p.detach())));
+            push_rms(&mut out, &format!("{prefix}.{OBS_RMS}"), c.model.states_rms.as_ref());
+            push_rms(&mut out, &format!("{prefix}.{VALUE_RMS}"), c.model.value_rms.as_ref());
+            push_adam(&mut out, OPTIMIZER_PREFIX, &c.adam);
         }
-        if let Some(r) = &self.model.value_rms {
-            rms(VALUE_RMS, r);
-        }
-        let adam = &self.trainer.adam;
-        for (i, (name, _)) in adam.params.iter().enumerate() {
-            out.push((format!("optimizer.state.{name}.exp_avg"), adam.exp_avg[i].shallow_clone()));
-            out.push((format!("optimizer.state.{name}.exp_avg_sq"), adam.exp_avg_sq[i].shallow_clone()));
-        }
-        out.push(("optimizer.step".into(), Tensor::from(adam.step)));
         out
     }
+}
+
+/// `<prefix>.running_mean`, `.running_var`, `.count` of a normaliser, if there is one.
+fn push_rms(out: &mut Vec<(String, Tensor)>, prefix: &str, rms: Option<&RunningMeanStd>) {
+    if let Some(r) = rms {
+        out.push((format!("{prefix}.running_mean"), r.mean.shallow_clone()));
+        out.push((format!("{prefix}.running_var"), r.var.shallow_clone()));
+        out.push((format!("{prefix}.count"), Tensor::from(r.count)));
+    }
+}
+
+/// `<prefix>.state.<param>.exp_avg`, `.exp_avg_sq` per parameter, and `<prefix>.step`.
+fn push_adam(out: &mut Vec<(String, Tensor)>, prefix: &str, adam: &Adam) {
+    for (i, (name, _)) in adam.params.iter().enumerate() {
+        out.push((format!("{prefix}.state.{name}.exp_avg"), adam.exp_avg[i].shallow_clone()));
+        out.push((format!("{prefix}.state.{name}.exp_avg_sq"), adam.exp_avg_sq[i].shallow_clone()));
+    }
+    out.push((format!("{prefix}.step"), Tensor::from(adam.step)));
 }
 
 impl NativeAgent for PpoAgent {

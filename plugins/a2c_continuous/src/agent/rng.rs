@@ -40,7 +40,13 @@ pub enum RngRestore {
 }
 
 /// Decides, before anything changes, how to restore the generator for a run on `device`.
-pub fn plan(ck: &LoadedCheckpoint, device: Device, epochs: u64, horizon: u64) -> Result<RngRestore, PluginError> {
+/// `draws_per_epoch` is [`Rollout::draws_per_epoch`].
+pub fn plan(
+    ck: &LoadedCheckpoint,
+    device: Device,
+    epochs: u64,
+    draws_per_epoch: u64,
+) -> Result<RngRestore, PluginError> {
     if ck.has(GENERATOR_STATE) {
         let saved_on = ck.meta_opt(GENERATOR_DEVICE).unwrap_or("cpu").trim();
         if saved_on != device_kind(device) {
@@ -59,7 +65,7 @@ pub fn plan(ck: &LoadedCheckpoint, device: Device, epochs: u64, horizon: u64) ->
         bytes.copy_data_u8(&mut state, n as usize);
         return Ok(RngRestore::State(state));
     }
-    let draws = epochs.saturating_mul(horizon + 1);
+    let draws = epochs.saturating_mul(draws_per_epoch);
     if draws > MAX_REPLAY_DRAWS {
         return Ok(RngRestore::Keep(format!(
             "checkpoint has no {GENERATOR_STATE} (written by an older a2c_continuous) and replaying the noise of \
@@ -87,12 +93,11 @@ pub fn apply(
             Ok(())
         }
         RngRestore::Replay { epochs } => {
-            let horizon = rollout.horizon();
+            let per_epoch = rollout.draws_per_epoch();
             let line = format!(
                 "checkpoint has no {GENERATOR_STATE} (written by an older a2c_continuous): replaying {} noise draws \
-                 ({epochs} epochs x {}) so the exploration noise continues exactly",
-                epochs * (horizon + 1),
-                horizon + 1
+                 ({epochs} epochs x {per_epoch}) so the exploration noise continues exactly",
+                epochs * per_epoch
             );
             observer.message(line.as_str().into());
             if rollout.skip_noise(epochs, &|| observer.should_stop()) {

@@ -87,5 +87,9 @@ pub fn config_keys() -> Vec<ConfigKey> {
         ("config.reward_shaper.max_val", Float),
         ("config.reward_shaper.log_val", Bool),
     ];
-    own.into_iter().map(|(path, ty)| ConfigKey::new(path, ty)).chain(spec::config_keys()).collect()
+    own.into_iter()
+        .map(|(path, ty)| ConfigKey::new(path, ty))
+        .chain(spec::config_keys())
+        .chain(super::central_value::config_keys())
+        .collect()
 }

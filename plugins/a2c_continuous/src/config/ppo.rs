@@ -3,6 +3,7 @@
 //!
 //! Values are read through [`rlhost_model::section`], so numbers may be strings and booleans
 //! `"True"` or 0/1, exactly as every other rlhost plugin reads them.
+use super::central_value::CentralValueConfig;
 use super::network::NetworkConfig;
 use super::ranges::{check, ordered, Range};
 use rlhost_model::section::{config_error, ConfigResult, Refusals, Section};
@@ -99,6 +100,11 @@ pub struct PpoConfig {
     pub mixed_precision: bool,
     /// `use_diagnostics`: rl_games' `PpoDiagnostics` scalars (docs/rl_games.md §7.3).
     pub use_diagnostics: bool,
+    /// `central_value_config`: rl_games' asymmetric critic (docs/rl_games.md §4.17).
+    pub central_value: Option<CentralValueConfig>,
+    /// Whether the actor-critic's own value head is trained (its critic loss): always without a
+    /// central value; with one, `use_experimental_cv` (default true in rl_games 1.6.5).
+    pub has_value_loss: bool,
 }
 
 impl PpoConfig {
@@ -116,7 +122,7 @@ impl PpoConfig {
     /// linear-schedule fallback. Every refused key is reported in one error.
     pub fn parse(config: Section<'_>, device: Device, warn: &mut dyn FnMut(String)) -> ConfigResult<Self> {
         let mut refused = Refusals::default();
-        Self::refusals(&config, device, &mut refused);
+        Self::refusals(&config, device, &mut refused)?;
         refused.into_result()?;
         let mixed_precision = config.bool_or("mixed_precision", false)?;
         if mixed_precision {
@@ -249,6 +255,11 @@ impl PpoConfig {
         if truncate_grads {
             check(&p("grad_norm"), grad_norm, Range::Positive)?;
         }
+        let central_value = match central_value_section(&config)? {
+            Some(cv) => Some(CentralValueConfig::parse(&cv, num_actors, batch, max_epochs, warn)?),
+            None => None,
+        };
+        let has_value_loss = central_value.is_none() || config.bool_or("use_experimental_cv", true)?;
         Ok(PpoConfig {
             name,
             num_actors,
@@ -289,13 +300,17 @@ impl PpoConfig {
             seq_length,
             mixed_precision,
             use_diagnostics: config.bool_or("use_diagnostics", false)?,
+            central_value,
+            has_value_loss,
         })
     }
 
     /// Records the rl_games features of `params.config` that change the algorithm and are not
     /// implemented here (mixed precision only on CUDA: on the CPU it is float32, as rl_games).
-    pub fn refusals(config: &Section<'_>, device: Device, out: &mut Refusals) {
-        out.check(config, "central_value_config", "an asymmetric critic");
+    pub fn refusals(config: &Section<'_>, device: Device, out: &mut Refusals) -> ConfigResult<()> {
+        if let Some(cv) = central_value_section(config)? {
+            CentralValueConfig::refusals(&cv, device, out)?;
+        }
         if device.is_cuda() {
             out.check(config, "mixed_precision", "bf16 mixed precision on a CUDA device");
         }
@@ -306,6 +321,16 @@ impl PpoConfig {
         out.check(config, "stop_fn", "a custom stop function");
         out.check(config, "env_info", "an injected env_info");
         out.check(config, "vec_env", "an injected vec_env");
+        Ok(())
+    }
+}
+
+/// `central_value_config` as a block; absent or null is no central value (rl_games:
+/// `config.get('central_value_config', None) is not None`).
+fn central_value_section<'a>(config: &Section<'a>) -> ConfigResult<Option<Section<'a>>> {
+    match config.get("central_value_config") {
+        None | Some(Value::Null) => Ok(None),
+        Some(_) => config.child("central_value_config"),
     }
 }
 
@@ -356,7 +381,7 @@ impl Params {
             refused.refuse("params.model.name", format!("model '{model_name}', only continuous_a2c_logstd"));
         }
         NetworkConfig::refusals(&network, &mut refused)?;
-        PpoConfig::refusals(&config, device, &mut refused);
+        PpoConfig::refusals(&config, device, &mut refused)?;
         refused.into_result()?;
         Ok(Params {
             network: NetworkConfig::parse(&network)?,

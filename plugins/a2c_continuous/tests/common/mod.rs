@@ -44,6 +44,8 @@ pub struct ReachEnv {
     /// The action space's (low, high); (-2, 2) by default.
     pub bounds: (f32, f32),
     pub total_steps: u64,
+    /// Also emit a privileged `states` group [x, target, x − target] (for a central value).
+    pub states: bool,
 }
 
 impl ReachEnv {
@@ -60,6 +62,25 @@ impl ReachEnv {
             nan_obs_after: None,
             bounds: (-2.0, 2.0),
             total_steps: 0,
+            states: false,
+        }
+    }
+
+    /// The same environment with the privileged `states` group.
+    pub fn with_states(mut self) -> Self {
+        self.states = true;
+        self
+    }
+
+    fn states(&self) -> Tensor {
+        let v: Vec<f32> = (0..self.n).flat_map(|i| [self.x[i], self.target[i], self.x[i] - self.target[i]]).collect();
+        Tensor::from_slice(&v).view([self.n as i64, 3])
+    }
+
+    fn write_observations(&self, out: &mut [Tensor]) {
+        out[0].copy_(&self.obs());
+        if self.states {
+            out[1].copy_(&self.states());
         }
     }
 
@@ -85,7 +106,11 @@ impl NativeVecEnv for ReachEnv {
     fn info(&self) -> EnvInfo {
         EnvInfo {
             num_envs: self.n as u32,
-            observations: RVec::from(vec![TensorSpec::float32("obs", &[2], vec![-3.0, -3.0], vec![3.0, 3.0])]),
+            observations: RVec::from(
+                std::iter::once(TensorSpec::float32("obs", &[2], vec![-3.0, -3.0], vec![3.0, 3.0]))
+                    .chain(self.states.then(|| TensorSpec::float32("states", &[3], vec![-6.0; 3], vec![6.0; 3])))
+                    .collect::<Vec<_>>(),
+            ),
             action_space: ActionSpace_NE::new(ActionSpace::Box {
                 low: RVec::from(vec![self.bounds.0]),
                 high: RVec::from(vec![self.bounds.1]),
@@ -102,7 +127,7 @@ impl NativeVecEnv for ReachEnv {
         for i in 0..self.n {
             self.start_episode(i);
         }
-        observations[0].copy_(&self.obs());
+        self.write_observations(observations);
         Ok(())
     }
 
@@ -122,7 +147,7 @@ impl NativeVecEnv for ReachEnv {
                 self.start_episode(i);
             }
         }
-        out.obs_mut(0).copy_(&self.obs());
+        self.write_observations(out.observations_mut());
         if self.nan_obs_after.is_some_and(|k| self.total_steps > k) {
             let _ = out.obs_mut(0).get(self.n as i64 - 1).get(1).fill_(f64::NAN);
         }
