@@ -8,11 +8,13 @@
 //! - [`normalizer`]: `RunningMeanStd`, bit for bit rl_games'.
 //! - [`policy`]: the network with its normalisers, acting, and the action mapping to env bounds.
 //! - [`checkpoint`]: the checkpoint contract (`CHECKPOINT.md`): names, metadata, reader, writer.
+//! - [`onnx`]: the policy as an ONNX graph (the player's deterministic `act`), written from Rust.
 
 pub mod checkpoint;
 pub mod init;
 pub mod network;
 pub mod normalizer;
+pub mod onnx;
 pub mod policy;
 pub mod section;
 pub mod spec;
