@@ -1,4 +1,4 @@
-//! The command line: `rlhost train`, `rlhost play`, `rlhost plugins`.
+//! The command line: `rlhost train`, `rlhost play`, `rlhost plugins`, `rlhost bench`, `rlhost export`.
 use crate::config;
 use crate::discovery::{self, PluginSet};
 use crate::registry::Registry;
@@ -31,6 +31,8 @@ pub enum Command {
     Plugins(PluginArgs),
     /// Measure env throughput, the plugin boundary and an epoch's time split.
     Bench(BenchArgs),
+    /// Write a trained policy as an ONNX file, through its player plugin.
+    Export(crate::export::ExportArgs),
     /// Internal: load one plugin file and print its verdict (the plugin scanner's child).
     #[command(name = "__probe", hide = true)]
     Probe {
@@ -145,6 +147,7 @@ pub fn run(cli: Cli) -> Result<()> {
             execute(Mode::Train, &args.run, doc)
         }
         Command::Bench(args) => bench(&args),
+        Command::Export(args) => crate::export::export(&args),
         Command::Probe { file } => Ok(crate::probe::probe_main(&file)?),
         Command::Play(args) => {
             let mut doc = load_doc(&args.run)?;
@@ -160,7 +163,7 @@ pub fn run(cli: Cli) -> Result<()> {
 }
 
 /// Reads the config and applies the command-line overrides, in Isaac Lab's order.
-fn load_doc(opts: &RunOptions) -> Result<Value> {
+pub(crate) fn load_doc(opts: &RunOptions) -> Result<Value> {
     let mut doc = config::load_file(&opts.config)?;
     if let Some(n) = opts.num_envs {
         config::set(&mut doc, "params.config.num_actors", Value::from(n))?;
@@ -209,16 +212,7 @@ fn execute(mode: Mode, opts: &RunOptions, doc: Value) -> Result<()> {
     let registry = Registry::new(&set.loaded, &opts.plugins.plugin_ids);
     warn_unknown_keys(&opts.config, &doc, &registry);
     let checkpoint = match &opts.checkpoint {
-        Some(sel) => {
-            let name = config::require_str(&doc, "params.config.name")?;
-            let train_dir = config::get(&doc, "params.config.train_dir").and_then(Value::as_str).unwrap_or("runs");
-            let experiment = config::get(&doc, "params.config.full_experiment_name").and_then(Value::as_str);
-            let path = resolve_checkpoint(sel, std::path::Path::new(train_dir), name, experiment)?;
-            if sel == "latest" || sel == "best" {
-                println!("--checkpoint {sel}: {}", path.display());
-            }
-            Some(path)
-        }
+        Some(sel) => Some(checkpoint_path(sel, &doc)?),
         None => None,
     };
     let stop = Arc::new(AtomicBool::new(false));
@@ -250,6 +244,19 @@ fn load_runner<'p>(opts: &RunOptions, registry: Registry<'p>, doc: Value, stop: 
     Ok(Runner::load(registry, doc, stop)?
         .with_config_dir(opts.config.parent().map(std::path::Path::to_path_buf))
         .verbose(opts.plugins.verbose))
+}
+
+/// `--checkpoint P|latest|best`: the file, where `latest` and `best` look in the run folders of
+/// `params.config.name` (printing the one chosen).
+pub fn checkpoint_path(sel: &str, doc: &Value) -> Result<PathBuf> {
+    let name = config::require_str(doc, "params.config.name")?;
+    let train_dir = config::get(doc, "params.config.train_dir").and_then(Value::as_str).unwrap_or("runs");
+    let experiment = config::get(doc, "params.config.full_experiment_name").and_then(Value::as_str);
+    let path = resolve_checkpoint(sel, std::path::Path::new(train_dir), name, experiment)?;
+    if sel == "latest" || sel == "best" {
+        println!("--checkpoint {sel}: {}", path.display());
+    }
+    Ok(path)
 }
 
 fn bench(args: &BenchArgs) -> Result<()> {

@@ -4,7 +4,8 @@
 //! [`registry`] holds the algorithm, player and environment factories, [`config`] reads
 //! rl_games / Isaac Lab configs, [`runner`] is rl_games' `Runner` (load, then train or play),
 //! [`wrapper`] is the host-side env wrapper, [`observer`] receives what plugins report and
-//! [`tensorboard`] writes it; [`bench`] measures throughput. Nothing here names a plugin crate.
+//! [`tensorboard`] writes it; [`bench`] measures throughput; [`export`] writes ONNX files
+//! through a player plugin. Nothing here names a plugin crate.
 pub mod bench;
 pub mod cli;
 pub mod config;
@@ -12,6 +13,7 @@ pub mod config_schema;
 pub mod discovery;
 pub mod doc_reader;
 pub mod episodes;
+pub mod export;
 pub mod observer;
 pub mod probe;
 pub mod registry;

@@ -10,12 +10,14 @@
 //! - [`central_value`]: rl_games' asymmetric critic network (`central_value_config.network`) and
 //!   its normalisers.
 //! - [`checkpoint`]: the checkpoint contract (`CHECKPOINT.md`): names, metadata, reader, writer.
+//! - [`onnx`]: the policy as an ONNX graph (the player's deterministic `act`), written from Rust.
 
 pub mod central_value;
 pub mod checkpoint;
 pub mod init;
 pub mod network;
 pub mod normalizer;
+pub mod onnx;
 pub mod policy;
 pub mod section;
 pub mod spec;

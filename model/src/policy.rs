@@ -193,6 +193,11 @@ impl ActionMap {
         ActionMap { clip, half_range: (&high - &low) / 2.0, mid: (&high + &low) / 2.0 }
     }
 
+    /// `((high − low)/2, (high + low)/2)` as [`apply`](Self::apply) uses them (float32, per action dim).
+    pub fn rescale(&self) -> (&Tensor, &Tensor) {
+        (&self.half_range, &self.mid)
+    }
+
     /// Environment actions for (N, A) policy actions.
     pub fn apply(&self, actions: &Tensor) -> Tensor {
         if self.clip {

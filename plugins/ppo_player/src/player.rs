@@ -18,15 +18,21 @@ pub fn create_player(args: PlayerArgs) -> PluginResult<PlayerBox> {
 }
 
 /// A restored policy with its action mapping.
-struct Loaded {
+pub(crate) struct Loaded {
     /// The actor and its observation normaliser, on `device`.
-    model: Model,
-    actions: ActionMap,
+    pub(crate) model: Model,
+    pub(crate) actions: ActionMap,
     /// The shape of one observation, as trained.
-    obs_shape: Vec<i64>,
+    pub(crate) obs_shape: Vec<i64>,
     /// Action dimensions A.
-    action_dim: i64,
+    pub(crate) action_dim: i64,
     device: Device,
+    /// The action bounds the map rescales to (low, high).
+    pub(crate) bounds: (Vec<f32>, Vec<f32>),
+    /// The checkpoint file it was restored from (the exporter reads the critic from it).
+    pub(crate) checkpoint: std::path::PathBuf,
+    /// The checkpoint's `network` metadata.
+    pub(crate) network_json: serde_json::Value,
 }
 
 /// rl_games' `PpoPlayerContinuous` on a boxed environment.
@@ -78,7 +84,8 @@ impl PpoPlayer {
         };
         // The trainer's parser: a network it trained is a network the player rebuilds. A bad
         // value is the checkpoint's fault; an unsupported feature stays `Unsupported`.
-        let network = NetworkConfig::from_json(keys::NETWORK, &ckpt.network()?).map_err(|e| {
+        let network_json = ckpt.network()?;
+        let network = NetworkConfig::from_json(keys::NETWORK, &network_json).map_err(|e| {
             let kind = if e.kind() == ErrorKind::Unsupported { ErrorKind::Unsupported } else { ErrorKind::Checkpoint };
             ckpt.error(format!("metadata {}", e.message)).with_kind(kind)
         })?;
@@ -97,7 +104,16 @@ impl PpoPlayer {
         if let (Some(env), Some(state)) = (self.env.as_mut(), ckpt.env_state()) {
             env.set_state(&state)?;
         }
-        self.loaded = Some(Loaded { model, actions, obs_shape, action_dim: action_dim as i64, device: self.device });
+        self.loaded = Some(Loaded {
+            model,
+            actions,
+            obs_shape,
+            action_dim: action_dim as i64,
+            device: self.device,
+            bounds: (low, high),
+            checkpoint: path.to_path_buf(),
+            network_json,
+        });
         Ok(())
     }
 
@@ -221,6 +237,10 @@ impl NativePlayer for PpoPlayer {
 
     fn act(&mut self, obs: &Tensor, actions: &mut Tensor, deterministic: bool) -> Result<(), PluginError> {
         self.act_on(obs, actions, deterministic)
+    }
+
+    fn export_onnx(&mut self, path: &Path, options_json: &str) -> Result<(), PluginError> {
+        crate::export::export(self.loaded()?, path, options_json)
     }
 }
 
