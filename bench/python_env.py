@@ -23,11 +23,12 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tests", "python"))
 
 
-def python_loop_torch(n, steps):
+def python_loop_torch(n, steps, threads):
     import torch
 
     import isaac_style_env
 
+    torch.set_num_threads(threads)  # as rlhost runs it: the config's params.torch_threads
     torch.manual_seed(0)
     env = isaac_style_env.make(num_envs=n, device="cpu", seed=0)
     env.reset()
@@ -54,6 +55,13 @@ def python_loop_gym(env_id, n, steps):
     return rate
 
 
+def torch_threads(config):
+    import yaml
+
+    with open(config) as f:
+        return int(yaml.safe_load(f)["params"].get("torch_threads", 1))
+
+
 def through_plugin(config, n, steps, extra=()):
     with tempfile.TemporaryDirectory() as work:
         out = os.path.join(work, "bench.json")
@@ -77,7 +85,7 @@ def main():
     torch_config = os.path.join(ROOT, "tests/python/isaac_style_ppo.yaml")
     cheetah_config = os.path.join(ROOT, "configs/halfcheetah_gym_ppo.yaml")
     pairs = {
-        f"torch env, N={args.num_envs}": (lambda: python_loop_torch(args.num_envs, args.steps),
+        f"torch env, N={args.num_envs}": (lambda: python_loop_torch(args.num_envs, args.steps, torch_threads(torch_config)),
                                           lambda: through_plugin(torch_config, args.num_envs, args.steps)),
         "gym:HalfCheetah-v5, N=64": (lambda: python_loop_gym("HalfCheetah-v5", 64, args.steps),
                                      lambda: through_plugin(cheetah_config, 64, args.steps)),

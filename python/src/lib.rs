@@ -10,11 +10,10 @@ use pyo3::create_exception;
 use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyModule};
-use rlhost::cli::{load_plugins, warn_unknown_keys, PluginArgs};
+use rlhost::cli::{checkpoint_path, load_plugins, warn_unknown_keys, PluginArgs};
 use rlhost::config;
 use rlhost::observer::{EpochListener, HostObserver};
 use rlhost::registry::Registry;
-use rlhost::run_dir::resolve_checkpoint;
 use rlhost::runner::{Mode, Outcome, Runner as HostRunner};
 use rlhost_sdk::api::{EpochProgress, Scalar};
 use rlhost_sdk::{ErrorKind, PluginError};
@@ -227,12 +226,7 @@ fn run_host(
     let registry = Registry::new(&set.loaded, &[]);
     warn_unknown_keys(Path::new("agent config"), &doc, &registry);
     let checkpoint = match &args.checkpoint {
-        Some(sel) => {
-            let name = config::require_str(&doc, "params.config.name")?;
-            let train_dir = config::get(&doc, "params.config.train_dir").and_then(Value::as_str).unwrap_or("runs");
-            let experiment = config::get(&doc, "params.config.full_experiment_name").and_then(Value::as_str);
-            Some(resolve_checkpoint(sel, Path::new(train_dir), name, experiment)?)
-        }
+        Some(sel) => Some(checkpoint_path(sel, &doc)?),
         None => None,
     };
     let cwd = std::env::current_dir().ok();

@@ -66,37 +66,48 @@ def _is_scalar(v):
     return _is_tensor(v) and v.dim() == 0
 
 
-def read_extras(extras):
-    """Isaac Lab extras as ([(episode key, sum, count)], [(log key, value)]).
+class ExtrasReader:
+    """Reads Isaac Lab extras as ([(episode key, sum, count)], [(log key, value)]).
 
     `extras["log"]` (or `extras["episode"]`, the name Isaac Lab's wrapper gives it) holds episode
     statistics: scalars or tensors, each element one value, as IsaacAlgoObserver concatenates
     them. Top-level scalars are per-step logs (its `direct_info`). Tensors are summed on their
-    device and read in one transfer.
+    device and read in one transfer. Isaac Lab replaces the `log` dict on resets and hands the
+    same one back in between, which IsaacAlgoObserver counts again every step; so does this
+    reader, from the sums it kept for that dict (it holds the dict, so the identity is sound).
     """
-    if not isinstance(extras, dict):
-        return [], []
-    episode = extras.get("log", extras.get("episode"))
-    names, sums, counts, plain = [], [], [], []
-    if isinstance(episode, dict):
+
+    def __init__(self):
+        self._episode_dict = None
+        self._episode_rows = []
+
+    def read(self, extras):
+        if not isinstance(extras, dict):
+            return [], []
+        episode = extras.get("log", extras.get("episode"))
+        if isinstance(episode, dict) and episode is not self._episode_dict:
+            self._episode_rows = self._sums(episode)
+            self._episode_dict = episode
+        elif not isinstance(episode, dict):
+            self._episode_dict, self._episode_rows = None, []
+        logs = [(k, v) for k, v in extras.items() if k not in ("log", "episode") and _is_scalar(v)]
+        tensors = [v.detach().double() for _, v in logs if _is_tensor(v)]
+        values = iter(_read_all(tensors))
+        log_rows = [(k, next(values) if _is_tensor(v) else float(v)) for k, v in logs]
+        return self._episode_rows, [(k, v) for k, v in log_rows if math.isfinite(v)]
+
+    @staticmethod
+    def _sums(episode):
+        names, sums, counts, rows = [], [], [], []
         for key, value in episode.items():
             if _is_tensor(value):
                 names.append(key)
                 sums.append(value.detach().double().sum())
                 counts.append(int(value.numel()))
             elif isinstance(value, (int, float)) and not isinstance(value, bool):
-                plain.append((key, float(value), 1))
-    logs = []
-    for key, value in extras.items():
-        if key in ("log", "episode") or not _is_scalar(value):
-            continue
-        logs.append((key, value))
-    tensors = [v for _, v in logs if _is_tensor(v)]
-    values = _read_all(sums + [t.detach().double() for t in tensors])
-    episode_rows = [(n, s, c) for n, s, c in zip(names, values[: len(sums)], counts) if c > 0] + plain
-    tensor_values = iter(values[len(sums):])
-    log_rows = [(k, next(tensor_values) if _is_tensor(v) else float(v)) for k, v in logs]
-    return episode_rows, [(k, v) for k, v in log_rows if math.isfinite(v)]
+                rows.append((key, float(value), 1))
+        values = _read_all(sums)
+        return [(n, s, c) for n, s, c in zip(names, values, counts) if c > 0] + rows
 
 
 def _read_all(tensors):

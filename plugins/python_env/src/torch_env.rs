@@ -44,6 +44,8 @@ pub struct TorchEnv {
     keys: Vec<Option<String>>,
     info: EnvInfo,
     extras: ExtrasCollector,
+    /// `helpers.ExtrasReader`, which remembers the last `extras["log"]` it summed.
+    extras_reader: Py<PyAny>,
 }
 
 impl TorchEnv {
@@ -119,8 +121,11 @@ impl TorchEnv {
                 device: dl_device(device),
                 autoreset: AutoReset_NE::new(AutoReset::SameStep),
             };
+            let extras_reader =
+                helpers.getattr("ExtrasReader").and_then(|c| c.call0()).map_err(|e| fail("helpers", e))?.unbind();
             Ok(TorchEnv {
                 closed: false,
+                extras_reader,
                 who,
                 env: env.unbind(),
                 from_dlpack: from_dlpack.unbind(),
@@ -153,7 +158,7 @@ impl TorchEnv {
     /// Records `extras` (episode statistics and per-step scalars) for the next `take_extras`.
     fn record_extras(&mut self, who: &str, extras: &Bound<'_, PyAny>) -> Result<(), PluginError> {
         let py = extras.py();
-        let read = helpers(py).and_then(|h| h.getattr("read_extras")).and_then(|f| f.call1((extras,)));
+        let read = self.extras_reader.bind(py).call_method1("read", (extras,));
         let (episode, logs): (Vec<EpisodeRow>, Vec<(String, f64)>) =
             read.and_then(|v| v.extract()).map_err(|e| py_error(py, &format!("{who} extras"), ErrorKind::Env, &e))?;
         for (name, sum, count) in episode {
