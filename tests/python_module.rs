@@ -99,3 +99,40 @@ fn an_exception_inside_the_env_is_a_python_exception_and_the_interpreter_survive
     assert!(!message.contains('\n'), "one line: {message}");
     assert!(lines.iter().any(|v| v.get("survived").is_some()), "{stdout}");
 }
+
+#[test]
+fn ctrl_c_in_run_saves_a_checkpoint_then_raises_keyboard_interrupt() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+
+    let work = tempfile::tempdir().unwrap();
+    let root = workspace_root();
+    let mut child = Command::new(root.join(".venv/bin/python"))
+        .arg("-u")
+        .arg(root.join("tests/python/train_like_isaaclab.py"))
+        .arg(work.path())
+        .arg("interrupt")
+        .env("RLHOST_PLUGIN_CACHE", work.path().join("scan-cache.json"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    for line in lines.by_ref() {
+        if line.unwrap().contains("epoch: 2/100000") {
+            break;
+        }
+    }
+    assert!(Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap().success());
+    let rest: Vec<String> = lines.map(|l| l.unwrap()).collect();
+    assert!(child.wait().unwrap().success(), "the script caught KeyboardInterrupt and exited 0: {rest:?}");
+    let last: Value = serde_json::from_str(rest.last().unwrap()).unwrap();
+    let message = last["keyboard_interrupt"].as_str().unwrap_or_else(|| panic!("{rest:?}"));
+    assert!(message.starts_with("training interrupted at epoch "), "{message}");
+    let saved: Vec<String> = std::fs::read_dir(work.path().join("runs/isaaclab/nn"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(saved.iter().any(|f| f.ends_with("_interrupted.safetensors")), "{saved:?}");
+}

@@ -1,7 +1,7 @@
 """Isaac Lab's rl_games train.py / play.py, shaped as they drive rl_games, with the one change
 `from rlhost import Runner`. Used by tests/python_module.rs.
 
-Usage: train_like_isaaclab.py WORKDIR train|resume|sigma|play|player|env_error [CHECKPOINT] [SIGMA]
+Usage: train_like_isaaclab.py WORKDIR train|resume|sigma|play|player|env_error|interrupt [CHECKPOINT] [SIGMA]
 Prints one JSON line with what `runner.run` returned (or the exception caught).
 """
 import json
@@ -94,7 +94,12 @@ def register_env(mode):
     agent_cfg["params"]["config"]["player"] = {"games_num": 8}
     num_envs = agent_cfg["params"]["config"]["num_actors"]
     fault = "step" if mode == "env_error" else "none"
-    env = isaac_style_env.make(num_envs=num_envs, device="cpu", seed=agent_cfg["params"]["seed"], fault=fault)
+    step_sleep = 0.02 if mode == "interrupt" else 0.0
+    if mode == "interrupt":
+        agent_cfg["params"]["config"]["max_epochs"] = 100000
+    env = isaac_style_env.make(
+        num_envs=num_envs, device="cpu", seed=agent_cfg["params"]["seed"], fault=fault, step_sleep=step_sleep
+    )
     clip_obs = agent_cfg["params"]["env"]["clip_observations"]
     clip_actions = agent_cfg["params"]["env"]["clip_actions"]
     env = RlGamesVecEnvWrapper(env, "cpu", clip_obs, clip_actions)
@@ -156,6 +161,9 @@ def main():
         runner.load(agent_cfg)
     try:
         result = runner.run({"train": not play, "play": play, "sigma": sigma, "checkpoint": checkpoint})
+    except KeyboardInterrupt as e:
+        print(json.dumps({"keyboard_interrupt": str(e)}))
+        return
     except EnvError as e:
         print(json.dumps({"caught": type(e).__name__, "is_runtime_error": isinstance(e, RuntimeError), "message": str(e)}))
         # The interpreter survives: the script goes on.
