@@ -119,7 +119,7 @@ impl<'p> Registry<'p> {
         let (plugin, name) = self.resolve(BuilderKind::Algo, requested)?;
         (plugin.module.create_algo())(RStr::from(name), args)
             .into_result()
-            .map_err(|e| anyhow::Error::new(e).context(format!("algo '{name}' from plugin {}", plugin.manifest.id)))
+            .map_err(|e| PluginFailure::wrap(format!("algo '{name}' from plugin {}", plugin.manifest.id), e))
     }
 
     /// Creates a player.
@@ -127,7 +127,7 @@ impl<'p> Registry<'p> {
         let (plugin, name) = self.resolve(BuilderKind::Player, requested)?;
         (plugin.module.create_player())(RStr::from(name), args)
             .into_result()
-            .map_err(|e| anyhow::Error::new(e).context(format!("player '{name}' from plugin {}", plugin.manifest.id)))
+            .map_err(|e| PluginFailure::wrap(format!("player '{name}' from plugin {}", plugin.manifest.id), e))
     }
 
     /// Creates an environment.
@@ -135,6 +135,30 @@ impl<'p> Registry<'p> {
         let (plugin, name) = self.resolve(BuilderKind::Env, requested)?;
         (plugin.module.create_env())(RStr::from(name), args)
             .into_result()
-            .map_err(|e| anyhow::Error::new(e).context(format!("env '{name}' from plugin {}", plugin.manifest.id)))
+            .map_err(|e| PluginFailure::wrap(format!("env '{name}' from plugin {}", plugin.manifest.id), e))
     }
 }
+
+/// A plugin's error with the host's context in front (`env 'X' from plugin Y: message`), one
+/// error whose text is the whole line; callers that need the kind downcast to it.
+#[derive(Debug)]
+pub struct PluginFailure {
+    text: String,
+    /// The plugin's own error.
+    pub error: rlhost_plugin_api::PluginError,
+}
+
+impl PluginFailure {
+    /// `context: error` as an `anyhow::Error` that still carries `error`.
+    pub fn wrap(context: String, error: rlhost_plugin_api::PluginError) -> anyhow::Error {
+        anyhow::Error::new(PluginFailure { text: format!("{context}: {error}"), error })
+    }
+}
+
+impl std::fmt::Display for PluginFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+impl std::error::Error for PluginFailure {}

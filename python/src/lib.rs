@@ -41,7 +41,13 @@ create_exception!(_rlhost, UnsupportedError, RlhostError, "A feature the plugins
 fn to_py_err(err: anyhow::Error) -> PyErr {
     let chain: Vec<String> = err.chain().map(|c| c.to_string()).collect();
     let line = chain.join(": ").lines().next().unwrap_or("failed").to_string();
-    let kind = err.chain().find_map(|c| c.downcast_ref::<PluginError>()).map(PluginError::kind);
+    let kind = err
+        .chain()
+        .find_map(|c| {
+            c.downcast_ref::<PluginError>()
+                .or_else(|| c.downcast_ref::<rlhost::registry::PluginFailure>().map(|f| &f.error))
+        })
+        .map(PluginError::kind);
     match kind {
         Some(ErrorKind::Config) => ConfigError::new_err(line),
         Some(ErrorKind::Env) => EnvError::new_err(line),
