@@ -139,11 +139,10 @@ fn a_host_drives_the_policy_itself_through_the_per_step_action_call() {
 
 #[test]
 fn ctrl_c_saves_a_checkpoint_and_exits_cleanly() {
-    use std::io::{BufRead, BufReader};
     use std::process::{Command, Stdio};
 
     let dir = plugins();
-    let mut child = Command::new(rlhost_bin())
+    let child = Command::new(rlhost_bin())
         .current_dir(dir.path())
         .args([
             "train",
@@ -163,23 +162,10 @@ fn ctrl_c_saves_a_checkpoint_and_exits_cleanly() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    for line in lines.by_ref() {
-        if line.unwrap().contains("epoch: 3/100000") {
-            break;
-        }
-    }
-    let status = Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
-    assert!(status.success());
-    let rest: Vec<String> = lines.map(|l| l.unwrap()).collect();
-    let exit = child.wait().unwrap();
+    let (exit, rest) = common::interrupt_when(child, "epoch: 3/100000");
     assert_eq!(exit.code(), Some(0), "{rest:?}");
     assert!(rest.iter().any(|l| l.starts_with("training interrupted at epoch ")), "{rest:?}");
-    let saved: Vec<String> = std::fs::read_dir(dir.path().join("runs/interrupted/nn"))
-        .unwrap()
-        .flatten()
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .collect();
+    let saved = common::file_names(&dir.path().join("runs/interrupted/nn"));
     assert!(saved.iter().any(|f| f.ends_with("_interrupted.safetensors")), "{saved:?}");
     assert!(!saved.iter().any(|f| f.contains(".tmp")), "no half-written file: {saved:?}");
 }

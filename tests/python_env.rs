@@ -2,7 +2,10 @@
 //! extras reach TensorBoard; Gymnasium envs train; every failure is one line and exit 1.
 mod common;
 
-use common::{built_library, last_line, plugin_dir, read_scalars, rlhost_bin, rlhost_in, workspace_root};
+use common::{
+    built_library, file_names, interrupt_when, last_line, plugin_dir, read_scalars, rlhost_bin, rlhost_in,
+    workspace_root,
+};
 use std::path::{Path, PathBuf};
 
 fn plugins() -> tempfile::TempDir {
@@ -101,11 +104,7 @@ fn an_exception_in_step_keeps_the_checkpoints_already_written() {
     );
     assert_eq!(code, 1, "{out}\n{err}");
     assert!(last_line(&err).contains("step(): RuntimeError: physics blew up at step 101"), "{err}");
-    let saved: Vec<String> = std::fs::read_dir(dir.path().join("runs/crash/nn"))
-        .unwrap()
-        .flatten()
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .collect();
+    let saved = file_names(&dir.path().join("runs/crash/nn"));
     assert!(saved.iter().any(|f| f.contains("_ep_6_")), "{saved:?}");
     assert!(!saved.iter().any(|f| f.contains(".tmp")), "no half-written file: {saved:?}");
     let latest = dir.path().join("runs/crash/nn").join(saved.iter().find(|f| f.contains("_ep_6_")).unwrap());
@@ -119,38 +118,24 @@ fn an_exception_in_step_keeps_the_checkpoints_already_written() {
 
 #[test]
 fn ctrl_c_during_a_python_step_saves_a_checkpoint_and_stops() {
-    use std::io::{BufRead, BufReader};
     use std::process::{Command, Stdio};
 
     let dir = plugins();
     let config = torch_config();
-    let mut child = Command::new(rlhost_bin())
+    let child = Command::new(rlhost_bin())
         .current_dir(dir.path())
         .args(["train", "--plugin-dir", ".", "--config", &config, "--experiment", "interrupted"])
+        // Most of an epoch is spent sleeping inside the Python step: the signal arrives there.
         .args(["--max-iterations", "100000", "params.config.env_config.kwargs.step_sleep=0.02"])
         .env("RLHOST_PLUGIN_CACHE", dir.path().join("scan-cache.json"))
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    for line in lines.by_ref() {
-        if line.unwrap().contains("epoch: 2/100000") {
-            break;
-        }
-    }
-    // Most of an epoch is spent sleeping inside the Python step: the signal arrives there.
-    std::thread::sleep(std::time::Duration::from_millis(100));
-    assert!(Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap().success());
-    let rest: Vec<String> = lines.map(|l| l.unwrap()).collect();
-    let exit = child.wait().unwrap();
+    let (exit, rest) = interrupt_when(child, "epoch: 2/100000");
     assert_eq!(exit.code(), Some(0), "{rest:?}");
     assert!(rest.iter().any(|l| l.starts_with("training interrupted at epoch ")), "{rest:?}");
-    let saved: Vec<String> = std::fs::read_dir(dir.path().join("runs/interrupted/nn"))
-        .unwrap()
-        .flatten()
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .collect();
+    let saved = file_names(&dir.path().join("runs/interrupted/nn"));
     assert!(saved.iter().any(|f| f.ends_with("_interrupted.safetensors")), "{saved:?}");
 }
 

@@ -3,7 +3,7 @@
 //! (`tests/python/train_like_isaaclab.py`, run with the project venv's python).
 mod common;
 
-use common::{read_scalars, workspace_root};
+use common::{file_names, interrupt_when, read_scalars, workspace_root};
 use serde_json::Value;
 use std::path::Path;
 use std::process::Command;
@@ -102,12 +102,11 @@ fn an_exception_inside_the_env_is_a_python_exception_and_the_interpreter_survive
 
 #[test]
 fn ctrl_c_in_run_saves_a_checkpoint_then_raises_keyboard_interrupt() {
-    use std::io::{BufRead, BufReader};
     use std::process::Stdio;
 
     let work = tempfile::tempdir().unwrap();
     let root = workspace_root();
-    let mut child = Command::new(root.join(".venv/bin/python"))
+    let child = Command::new(root.join(".venv/bin/python"))
         .arg("-u")
         .arg(root.join("tests/python/train_like_isaaclab.py"))
         .arg(work.path())
@@ -117,22 +116,11 @@ fn ctrl_c_in_run_saves_a_checkpoint_then_raises_keyboard_interrupt() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    for line in lines.by_ref() {
-        if line.unwrap().contains("epoch: 2/100000") {
-            break;
-        }
-    }
-    assert!(Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap().success());
-    let rest: Vec<String> = lines.map(|l| l.unwrap()).collect();
-    assert!(child.wait().unwrap().success(), "the script caught KeyboardInterrupt and exited 0: {rest:?}");
+    let (exit, rest) = interrupt_when(child, "epoch: 2/100000");
+    assert!(exit.success(), "the script caught KeyboardInterrupt and exited 0: {rest:?}");
     let last: Value = serde_json::from_str(rest.last().unwrap()).unwrap();
     let message = last["keyboard_interrupt"].as_str().unwrap_or_else(|| panic!("{rest:?}"));
     assert!(message.starts_with("training interrupted at epoch "), "{message}");
-    let saved: Vec<String> = std::fs::read_dir(work.path().join("runs/isaaclab/nn"))
-        .unwrap()
-        .flatten()
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .collect();
+    let saved = file_names(&work.path().join("runs/isaaclab/nn"));
     assert!(saved.iter().any(|f| f.ends_with("_interrupted.safetensors")), "{saved:?}");
 }

@@ -215,3 +215,28 @@ fn masked_crc32c(data: &[u8]) -> u32 {
     let c = crc32c(data);
     c.rotate_right(15).wrapping_add(0xa282_ead8)
 }
+
+/// The names of the files in `dir`.
+pub fn file_names(dir: &Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect()
+}
+
+/// Waits for a stdout line of `child` containing `marker`, sends it SIGINT, and returns the
+/// stdout lines that followed, once it has exited (with its exit status).
+pub fn interrupt_when(mut child: std::process::Child, marker: &str) -> (std::process::ExitStatus, Vec<String>) {
+    use std::io::{BufRead, BufReader};
+    let mut lines = BufReader::new(child.stdout.take().expect("stdout is piped")).lines();
+    for line in lines.by_ref() {
+        if line.expect("utf-8 output").contains(marker) {
+            break;
+        }
+    }
+    let status = Command::new("kill").args(["-INT", &child.id().to_string()]).status().expect("kill runs");
+    assert!(status.success());
+    let rest: Vec<String> = lines.map(|l| l.expect("utf-8 output")).collect();
+    (child.wait().expect("the child exits"), rest)
+}
