@@ -35,21 +35,7 @@ impl ValueNetConfig {
     /// Records the keys of this block that ask for something not built (the rnn and cnn towers,
     /// normalisation, D2RL) or that rl_games 1.6.5 cannot run as a central value network.
     pub fn refusals(network: &Section<'_>, out: &mut Refusals) -> ConfigResult<()> {
-        let name = network.str_req("name")?;
-        if name != "actor_critic" {
-            out.refuse(network.key_path("name"), format!("network '{name}', only actor_critic"));
-        }
-        out.check(network, "rnn", "an RNN");
-        out.check(network, "cnn", "a CNN tower");
-        if let Some(norm) = network.opt_str("normalization")? {
-            if norm != "None" && !norm.is_empty() {
-                out.refuse(network.key_path("normalization"), format!("normalization '{norm}'"));
-            }
-        }
-        if let Some(mlp) = network.child("mlp")? {
-            out.check(&mlp, "d2rl", "the D2RL MLP");
-        }
-        Ok(())
+        crate::spec::trunk_refusals(network, out)
     }
 
     /// Parses the block. rl_games' network returns `(value, states)` only with `central_value:

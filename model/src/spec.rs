@@ -259,25 +259,33 @@ pub struct NetworkConfig {
     pub head: ContinuousHead,
 }
 
+/// Records the keys of an `actor_critic` network block whose trunk asks for something not built
+/// yet: another network, the rnn and cnn towers, normalisation, D2RL. Shared by the policy's
+/// network and the central value network.
+pub(crate) fn trunk_refusals(network: &Section<'_>, out: &mut Refusals) -> ConfigResult<()> {
+    let name = network.str_req("name")?;
+    if name != "actor_critic" {
+        out.refuse(network.key_path("name"), format!("network '{name}', only actor_critic"));
+    }
+    // The places where recurrent and convolutional towers will be read.
+    out.check(network, "rnn", "an RNN");
+    out.check(network, "cnn", "a CNN tower");
+    if let Some(norm) = network.opt_str("normalization")? {
+        if norm != "None" && !norm.is_empty() {
+            out.refuse(network.key_path("normalization"), format!("normalization '{norm}'"));
+        }
+    }
+    if let Some(mlp) = network.child("mlp")? {
+        out.check(&mlp, "d2rl", "the D2RL MLP");
+    }
+    Ok(())
+}
+
 impl NetworkConfig {
     /// Records every key of this block that asks for a feature not implemented yet (the rnn
     /// and cnn towers, normalisation, D2RL, another network or a discrete space).
     pub fn refusals(network: &Section<'_>, out: &mut Refusals) -> ConfigResult<()> {
-        let name = network.str_req("name")?;
-        if name != "actor_critic" {
-            out.refuse(network.key_path("name"), format!("network '{name}', only actor_critic"));
-        }
-        // The places where recurrent and convolutional towers will be read.
-        out.check(network, "rnn", "an RNN");
-        out.check(network, "cnn", "a CNN tower");
-        if let Some(norm) = network.opt_str("normalization")? {
-            if norm != "None" && !norm.is_empty() {
-                out.refuse(network.key_path("normalization"), format!("normalization '{norm}'"));
-            }
-        }
-        if let Some(mlp) = network.child("mlp")? {
-            out.check(&mlp, "d2rl", "the D2RL MLP");
-        }
+        trunk_refusals(network, out)?;
         if let Some(space) = network.child("space")? {
             for key in ["discrete", "multi_discrete"] {
                 if space.has(key) {
