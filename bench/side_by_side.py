@@ -1,10 +1,15 @@
 #!/usr/bin/env python3
-"""Side-by-side benchmark: rlhost vs rl_games 1.6.5 on Pendulum-v1, same config, same machine.
+"""Side-by-side benchmark: rlhost vs rl_games 1.6.5, same config, same machine (Pendulum-v1 or gym:<id>).
 
     python3 bench/side_by_side.py                 # seeds 42 43 44, 300 epochs each
     python3 bench/side_by_side.py --quick         # 30 epochs, a fast check of the whole pipeline
     python3 bench/side_by_side.py --seeds 42 --epochs 100
     python3 bench/side_by_side.py --config configs/pendulum_central_value_ppo.yaml --env-rng rlhost
+    python3 bench/side_by_side.py --config configs/halfcheetah_gym_ppo.yaml --seeds 5 --epochs 123 \
+        --threshold 3000 --tail 128 --json bench/results/halfcheetah_side_by_side.json
+
+rl_games runs bench/rl_games_pendulum.py for Pendulum-v1 configs and bench/rl_games_gym.py for
+`env_name: gym:<id>` configs (Gymnasium's vector env with rlhost's `gym:` semantics).
 
 1. Set-up for both: scripts/setup.sh (rlhost release build + plugins) and
    bench/setup_rl_games.sh (venv with torch 2.13.0 + rl-games 1.6.5); both idempotent.
@@ -24,12 +29,13 @@ Measures, identical for both programs:
                       (steady state: no process start-up, imports or first-epoch warm-up);
   * own fps total   = mean of the program's per-epoch "fps total" values (rl_games' meter:
                       frames / (rollout + update time) of each epoch);
-  * frames to -200  = first frame at which the mean return of the last 100 finished episodes
-                      that are not a first (partial, staggered-start) episode is >= -200
+  * frames to threshold = first frame at which the mean return of the last 100 finished episodes
+                      that are not a first (partial, staggered-start) episode is >= --threshold
+                      (default -200)
                       (evaluated once per frame value, after all episodes of that frame; a full
                       window of 100 is required);
   * final return    = that same window's mean at the end of training (and, less noisy, the mean
-                      of the last 1000 such episodes: about the last 25 epochs).
+                      of the last --tail (1000) such episodes: about the last 25 Pendulum epochs).
 A table per seed is printed and all numbers are written to a JSON file (--json).
 """
 import argparse
@@ -51,8 +57,9 @@ BENCH = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(BENCH)
 CONFIG = os.path.join(ROOT, "configs", "pendulum_ppo.yaml")
 FPS_LINE = re.compile(r"fps total:\s*([0-9.]+)\s+epoch:\s*(\d+)")
-THRESHOLD = -200.0
 WINDOW = 100
+# Set from --threshold and --tail in main().
+THRESHOLD = -200.0
 TAIL = 1000
 
 
@@ -76,6 +83,16 @@ def batch_frames(config_path):
     text = open(config_path).read()
     get = lambda key: int(re.search(rf"^\s*{key}:\s*(\d+)", text, re.M).group(1))
     return get("num_actors") * get("horizon_length")
+
+
+def rl_games_command(python, config_path, seed, epochs, experiment, env_rng):
+    """The rl_games run for a config: bench/rl_games_gym.py for gym:<id> envs, else the Pendulum runner."""
+    gym = re.search(r"^\s*env_name:\s*['\"]?gym:", open(config_path).read(), re.M)
+    common = ["--config", config_path, "--seed", str(seed), "--epochs", str(epochs), "--experiment", experiment,
+              "--train-dir", "runs"]
+    if gym:
+        return [python, os.path.join(BENCH, "rl_games_gym.py")] + common
+    return [python, os.path.join(BENCH, "rl_games_pendulum.py")] + common + ["--env-rng", env_rng]
 
 
 def cpu_busy_seconds():
@@ -132,7 +149,7 @@ def run_program(name, cmd, cwd, log_path, env=None):
 
 
 def episode_metrics(csv_path):
-    """Frames to a mean return >= -200 and the final mean, over the last 100 non-first episodes."""
+    """Frames to a mean return >= THRESHOLD and the final mean, over the last 100 non-first episodes."""
     window = []
     tail = []  # the last TAIL non-first episodes: a less noisy final figure than the 100-episode window
     reached = None
@@ -163,7 +180,7 @@ def episode_metrics(csv_path):
     if current_frame is not None:
         check(current_frame)
     final = sum(window) / len(window) if window else float("nan")
-    return {"frames_to_minus200": reached, "final_mean_return": final,
+    return {"frames_to_threshold": reached, "final_mean_return": final,
             f"final_mean_return_last{TAIL}": sum(tail) / len(tail) if tail else float("nan"), "episodes": finished,
             "first_episodes": first, "final_window": len(window)}
 
@@ -221,7 +238,8 @@ def print_seed_table(seed, a, b):
         ("train FPS (epochs 2..E, steady)", f"{a['train_fps']:,.0f}", f"{b['train_fps']:,.0f}", ratio(a["train_fps"], b["train_fps"])),
         ("own 'fps total' mean", f"{a['own_fps_total_mean']:,.0f}", f"{b['own_fps_total_mean']:,.0f}", ratio(a["own_fps_total_mean"], b["own_fps_total_mean"])),
         ("wall time (s)", f"{a['wall_s']:.1f}", f"{b['wall_s']:.1f}", ""),
-        ("frames to mean return >= -200", fmt_frames(a["frames_to_minus200"]), fmt_frames(b["frames_to_minus200"]), ""),
+        (f"frames to mean return >= {THRESHOLD:g}", fmt_frames(a["frames_to_threshold"]),
+         fmt_frames(b["frames_to_threshold"]), ""),
         ("final mean return (last 100)", f"{a['final_mean_return']:.1f}", f"{b['final_mean_return']:.1f}", ""),
         (f"final mean return (last {TAIL})", f"{a[f'final_mean_return_last{TAIL}']:.1f}",
          f"{b[f'final_mean_return_last{TAIL}']:.1f}", ""),
@@ -246,12 +264,13 @@ def summary(results):
         if "fps" in key:
             out[key]["ratio_of_means"] = out[key]["rlhost_mean"] / out[key]["rl_games_mean"]
     for prog in ("rlhost", "rl_games"):
-        out.setdefault("frames_to_minus200", {})[prog] = by(prog, "frames_to_minus200")
+        out.setdefault("frames_to_threshold", {})[prog] = by(prog, "frames_to_threshold")
     return out
 
 
 def main():
-    ap = argparse.ArgumentParser(description="rlhost vs rl_games 1.6.5 side by side on Pendulum-v1")
+    global THRESHOLD, TAIL
+    ap = argparse.ArgumentParser(description="rlhost vs rl_games 1.6.5 side by side (Pendulum-v1 or gym:<id>)")
     ap.add_argument("--seeds", type=int, nargs="+", default=[42, 43, 44])
     ap.add_argument("--config", default=CONFIG,
                     help="the YAML both programs train (default configs/pendulum_ppo.yaml; "
@@ -272,7 +291,10 @@ def main():
     ap.add_argument("--max-foreign", type=float, default=0.25,
                     help="run again when other processes used more than this many cores during a run")
     ap.add_argument("--retries", type=int, default=2, help="how many times a noisy run is repeated")
+    ap.add_argument("--threshold", type=float, default=THRESHOLD, help="the return whose frames-to is measured")
+    ap.add_argument("--tail", type=int, default=TAIL, help="episodes in the less noisy final-return mean")
     args = ap.parse_args()
+    THRESHOLD, TAIL = args.threshold, args.tail
     args.config = os.path.abspath(args.config)
     epochs = 30 if args.quick else args.epochs
     json_path = args.json or os.path.join(BENCH, "results", f"side_by_side{'_quick' if args.quick else ''}.json")
@@ -299,8 +321,7 @@ def main():
         print(f"  rl_games seed {seed} ...", flush=True)
         pair["rl_games"] = measure(
             "rl_games",
-            [rlg_python, os.path.join(BENCH, "rl_games_pendulum.py"), "--config", args.config, "--seed", str(seed),
-             "--epochs", str(epochs), "--experiment", name, "--train-dir", "runs", "--env-rng", args.env_rng],
+            rl_games_command(rlg_python, args.config, seed, epochs, name, args.env_rng),
             work, os.path.join(work, "runs", name), os.path.join(work, f"{name}.log"), frames_per_epoch, epochs,
             args, env=py_env)
         print_seed_table(seed, pair["rlhost"], pair["rl_games"])
@@ -310,9 +331,10 @@ def main():
     print("\nall seeds: train FPS rlhost {rlhost_mean:,.0f} vs rl_games {rl_games_mean:,.0f} "
           "({ratio_of_means:.2f}x); own fps total {o[rlhost_mean]:,.0f} vs {o[rl_games_mean]:,.0f} ({o[ratio_of_means]:.2f}x)"
           .format(**summ["train_fps"], o=summ["own_fps_total_mean"]))
-    print("frames to -200: rlhost {}  rl_games {}".format(
-        " / ".join(fmt_frames(f) for f in summ["frames_to_minus200"]["rlhost"]),
-        " / ".join(fmt_frames(f) for f in summ["frames_to_minus200"]["rl_games"])))
+    print("frames to {:g}: rlhost {}  rl_games {}".format(
+        THRESHOLD,
+        " / ".join(fmt_frames(f) for f in summ["frames_to_threshold"]["rlhost"]),
+        " / ".join(fmt_frames(f) for f in summ["frames_to_threshold"]["rl_games"])))
 
     doc = {
         "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
@@ -326,7 +348,7 @@ def main():
             "wall_fps": "frames / wall time of the whole process",
             "train_fps": "frames of epochs 2..E / time between the epoch-1 and epoch-E console lines",
             "own_fps_total_mean": "mean of the program's per-epoch 'fps total'",
-            "frames_to_minus200": f"first frame with mean of the last {WINDOW} finished non-first episodes >= {THRESHOLD}",
+            "frames_to_threshold": f"first frame with mean of the last {WINDOW} finished non-first episodes >= {THRESHOLD}",
             "final_mean_return": f"mean of the last {WINDOW} finished non-first episodes at the end",
             f"final_mean_return_last{TAIL}": f"mean of the last {TAIL} finished non-first episodes at the end",
         },
