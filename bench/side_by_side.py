@@ -5,6 +5,7 @@
     python3 bench/side_by_side.py --quick         # 30 epochs, a fast check of the whole pipeline
     python3 bench/side_by_side.py --seeds 42 --epochs 100
     python3 bench/side_by_side.py --config configs/pendulum_central_value_ppo.yaml --env-rng rlhost
+    python3 bench/side_by_side.py --env-rng rlhost --arithmetic rl_games   # the very same run as rl_games
     python3 bench/side_by_side.py --config configs/halfcheetah_gym_ppo.yaml --seeds 5 --epochs 123 \
         --threshold 3000 --tail 128 --json bench/results/halfcheetah_side_by_side.json
 
@@ -291,6 +292,9 @@ def main():
     ap.add_argument("--max-foreign", type=float, default=0.25,
                     help="run again when other processes used more than this many cores during a run")
     ap.add_argument("--retries", type=int, default=2, help="how many times a noisy run is repeated")
+    ap.add_argument("--arithmetic", choices=("fast", "rl_games"), default="fast",
+                    help="rlhost's params.config.arithmetic: its fused kernels (fast, the default) or rl_games' ops "
+                         "to the bit (rl_games; with --env-rng rlhost both programs then compute the same run)")
     ap.add_argument("--threshold", type=float, default=THRESHOLD, help="the return whose frames-to is measured")
     ap.add_argument("--tail", type=int, default=TAIL, help="episodes in the less noisy final-return mean")
     args = ap.parse_args()
@@ -315,7 +319,8 @@ def main():
         pair["rlhost"] = measure(
             "rlhost",
             [rlhost_bin, "train", "--plugin-dir", os.path.join(ROOT, "plugins"), "--config", args.config,
-             "--seed", str(seed), "--max-iterations", str(epochs), "--experiment", name],
+             "--seed", str(seed), "--max-iterations", str(epochs), "--experiment", name,
+             f"params.config.arithmetic={args.arithmetic}"],
             work, os.path.join(work, "runs", name), os.path.join(work, f"{name}.log"), frames_per_epoch, epochs, args)
         name = f"rl_games_{seed}"
         print(f"  rl_games seed {seed} ...", flush=True)
@@ -342,6 +347,7 @@ def main():
                     "python": platform.python_version()},
         "config": os.path.relpath(args.config, ROOT),
         "rl_games_env_rng": args.env_rng,
+        "rlhost_arithmetic": args.arithmetic,
         "epochs": epochs,
         "frames_per_epoch": frames_per_epoch,
         "definitions": {

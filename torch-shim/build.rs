@@ -1,4 +1,4 @@
-//! Compiles `src/shim.cpp` against the same libtorch that torch-sys links, the way torch-sys finds it:
+//! Compiles `src/shim.cpp` and `src/fused.cpp` against the same libtorch that torch-sys links, the way torch-sys finds it:
 //! with `LIBTORCH_USE_PYTORCH` set, python's `torch.utils.cpp_extension` paths and
 //! `torch._C._GLIBCXX_USE_CXX11_ABI`; otherwise `LIBTORCH` (or torch-sys' library folder) with
 //! `include/`, `include/torch/csrc/api/include` and `LIBTORCH_CXX11_ABI` (default 1).
@@ -79,7 +79,9 @@ fn from_libtorch_dir(tch_lib: Option<&Path>) -> Libtorch {
 }
 
 fn main() {
-    println!("cargo:rerun-if-changed=src/shim.cpp");
+    for source in ["src/shim.cpp", "src/fused.cpp", "src/guard.h"] {
+        println!("cargo:rerun-if-changed={source}");
+    }
     println!("cargo:rerun-if-env-changed=DEP_TCH_LIBTORCH_LIB");
     let tch_lib = std::env::var_os("DEP_TCH_LIBTORCH_LIB").map(PathBuf::from);
     let torch =
@@ -104,6 +106,7 @@ fn main() {
         .define("_GLIBCXX_USE_CXX11_ABI", torch.cxx11_abi.as_str())
         .define("GLOG_USE_GLOG_EXPORT", None)
         .file("src/shim.cpp")
+        .file("src/fused.cpp")
         .compile("rlhost_torch_shim");
 
     // After the static shim on the link line: the libtorch libraries it calls into.

@@ -10,7 +10,7 @@ use crate::init::init_weight;
 use crate::network::{activate, Linear};
 use crate::normalizer::RunningMeanStd;
 use crate::section::{config_error, ConfigResult, Refusals, Section};
-use crate::spec::{Activation, MlpSpec};
+use crate::spec::{Activation, Arithmetic, MlpSpec};
 use rlhost_sdk::api::{ConfigKey, ValueType};
 use tch::{Device, Kind, Tensor};
 
@@ -29,6 +29,8 @@ pub struct ValueNetConfig {
     pub mlp: MlpSpec,
     /// Activation on the value head.
     pub value_activation: Activation,
+    /// How it computes; set by the algorithm from its own config.
+    pub arithmetic: Arithmetic,
 }
 
 impl ValueNetConfig {
@@ -67,7 +69,7 @@ impl ValueNetConfig {
         let mlp = MlpSpec::parse(&network.child_req("mlp")?)?;
         let value_activation =
             Activation::parse(&network.key_path("value_activation"), network.opt_str("value_activation")?)?;
-        Ok(ValueNetConfig { mlp, value_activation })
+        Ok(ValueNetConfig { mlp, value_activation, arithmetic: Arithmetic::default() })
     }
 }
 
@@ -133,9 +135,9 @@ impl ValueNet {
     pub fn forward(&self, states: &Tensor) -> Tensor {
         let mut h = states.flatten(1, -1);
         for layer in &self.mlp {
-            h = activate(self.cfg.mlp.activation, layer.forward(&h));
+            h = activate(self.cfg.mlp.activation, layer.forward(&h), self.cfg.arithmetic);
         }
-        activate(self.cfg.value_activation, self.value.forward(&h))
+        activate(self.cfg.value_activation, self.value.forward(&h), self.cfg.arithmetic)
     }
 
     /// Every trainable tensor with its name inside the `model` module (`a2c_network.actor_mlp.0.weight`,

@@ -5,7 +5,7 @@
 //! in between), `a2c_network.critic_mlp.*` (separate only), `a2c_network.value`, `a2c_network.mu`,
 //! `a2c_network.sigma` (fixed) or `a2c_network.sigma.{weight,bias}`.
 use crate::init::init_weight;
-use crate::spec::{Activation, Initializer, NetworkConfig, SigmaParametrization};
+use crate::spec::{Activation, Arithmetic, Initializer, NetworkConfig, SigmaParametrization};
 use tch::{Device, Kind, Tensor};
 
 /// Name prefixes of the parameters only the critic uses (a player does not need them).
@@ -92,14 +92,18 @@ pub struct ActorCritic {
     sigma: SigmaHead,
 }
 
-/// Applies an activation.
-pub fn activate(act: Activation, x: Tensor) -> Tensor {
+/// Applies an activation, computed as `arithmetic` asks.
+pub fn activate(act: Activation, x: Tensor, arithmetic: Arithmetic) -> Tensor {
     match act {
         Activation::Identity => x,
         Activation::Relu => x.relu(),
         Activation::Tanh => x.tanh(),
         Activation::Sigmoid => x.sigmoid(),
-        Activation::Elu => x.elu(),
+        Activation::Elu => match arithmetic {
+            Arithmetic::RlGames => x.elu(),
+            // The shim only fails where libtorch would (e.g. out of memory): then libtorch's own.
+            Arithmetic::Fast => rlhost_torch_shim::fused_elu(&x).unwrap_or_else(|_| x.elu()),
+        },
         Activation::Selu => x.selu(),
         Activation::Swish => x.silu(),
         Activation::Gelu => x.gelu("none"),
@@ -203,7 +207,7 @@ impl ActorCritic {
     fn run_mlp(&self, layers: &[Linear], x: &Tensor) -> Tensor {
         let mut h = x.shallow_clone();
         for layer in layers {
-            h = activate(self.cfg.mlp.activation, layer.forward(&h));
+            h = activate(self.cfg.mlp.activation, layer.forward(&h), self.cfg.arithmetic);
         }
         h
     }
@@ -214,7 +218,7 @@ impl ActorCritic {
         let actor_features = self.run_mlp(&self.actor_mlp, &x);
         let critic_features =
             if self.cfg.separate { self.run_mlp(&self.critic_mlp, &x) } else { actor_features.shallow_clone() };
-        let value = activate(self.cfg.value_activation, self.value.forward(&critic_features));
+        let value = activate(self.cfg.value_activation, self.value.forward(&critic_features), self.cfg.arithmetic);
         let ActorOutput { mu, sigma, log_sigma } = self.policy_head(&actor_features);
         PolicyOutput { mu, sigma, log_sigma, value }
     }
@@ -227,11 +231,11 @@ impl ActorCritic {
     /// μ and σ from the actor features.
     fn policy_head(&self, actor_features: &Tensor) -> ActorOutput {
         let head = &self.cfg.head;
-        let mu = activate(head.mu_activation, self.mu.forward(actor_features));
+        let mu = activate(head.mu_activation, self.mu.forward(actor_features), self.cfg.arithmetic);
         let raw_sigma = match &self.sigma {
             // rl_games: `mu * 0.0 + sigma_act(sigma)` broadcasts the vector to (batch, A).
-            SigmaHead::Fixed(p) => &mu * 0.0 + activate(head.sigma_activation, p.shallow_clone()),
-            SigmaHead::Head(h) => activate(head.sigma_activation, h.forward(actor_features)),
+            SigmaHead::Fixed(p) => &mu * 0.0 + activate(head.sigma_activation, p.shallow_clone(), self.cfg.arithmetic),
+            SigmaHead::Head(h) => activate(head.sigma_activation, h.forward(actor_features), self.cfg.arithmetic),
         };
         let (sigma, log_sigma) = self.parametrize_sigma(raw_sigma);
         ActorOutput { mu, sigma, log_sigma }

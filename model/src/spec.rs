@@ -54,6 +54,32 @@ impl Activation {
     }
 }
 
+/// How a network computes: libtorch's own kernels, the arithmetic of rl_games to the bit, or
+/// rlhost's fused kernels (`torch-shim/src/fused.cpp`), faster and float noise apart
+/// (`params.config.arithmetic`; docs/rl_games.md §"Arithmetic").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Arithmetic {
+    /// `fast` (the default): fused ELU forward and backward.
+    #[default]
+    Fast,
+    /// `rl_games`: every op as rl_games 1.6.5 runs it, for the A/B harness and same-seed tests.
+    RlGames,
+}
+
+impl Arithmetic {
+    /// The config key that selects it, under `params.config`.
+    pub const KEY: &'static str = "arithmetic";
+
+    /// Parses `fast` or `rl_games` found at `path`; absent means [`Arithmetic::Fast`].
+    pub fn parse(path: &str, name: Option<&str>) -> ConfigResult<Self> {
+        match name {
+            None | Some("fast") => Ok(Arithmetic::Fast),
+            Some("rl_games") => Ok(Arithmetic::RlGames),
+            Some(other) => Err(config_error(path, format!("unknown arithmetic '{other}' (expected fast or rl_games)"))),
+        }
+    }
+}
+
 /// `mode` of a fan-based initializer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FanMode {
@@ -257,6 +283,8 @@ pub struct NetworkConfig {
     pub value_activation: Activation,
     /// The policy head.
     pub head: ContinuousHead,
+    /// How it computes; not part of `params.network`: the algorithm sets it from its own config.
+    pub arithmetic: Arithmetic,
 }
 
 /// Records the keys of an `actor_critic` network block whose trunk asks for something not built
@@ -307,7 +335,13 @@ impl NetworkConfig {
             Activation::parse(&network.key_path("value_activation"), network.opt_str("value_activation")?)?;
         let space = network.child_req("space")?;
         let head = ContinuousHead::parse(&space.child_req("continuous")?)?;
-        Ok(NetworkConfig { separate: network.bool_or("separate", false)?, mlp, value_activation, head })
+        Ok(NetworkConfig {
+            separate: network.bool_or("separate", false)?,
+            mlp,
+            value_activation,
+            head,
+            arithmetic: Arithmetic::default(),
+        })
     }
 
     /// Parses a `network` block given as JSON (a checkpoint's `network` metadata), named `path`.

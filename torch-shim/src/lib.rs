@@ -2,7 +2,8 @@
 //!
 //! * the default CPU / CUDA generator's state, to save and restore ([`generator_state`],
 //!   [`set_generator_state`]), so a checkpoint resumes in constant time instead of replaying draws;
-//! * DLPack export and import ([`to_dlpack`], [`from_dlpack`]) for zero-copy exchange.
+//! * DLPack export and import ([`to_dlpack`], [`from_dlpack`]) for zero-copy exchange;
+//! * fused activation kernels for the fast arithmetic mode ([`fused_elu`], `src/fused.cpp`).
 //!
 //! Every C++ entry point catches all exceptions and returns an error code plus message, which
 //! arrive here as [`ShimError`].
@@ -48,6 +49,8 @@ mod ffi {
             out: *mut *mut C_tensor,
             err: *mut *mut c_char,
         ) -> i32;
+        pub fn rlhost_shim_fused_elu(x: *const C_tensor, out: *mut *mut C_tensor, err: *mut *mut c_char) -> i32;
+        pub fn rlhost_shim_fused_elu_vectorized() -> i32;
         #[cfg(test)]
         pub fn rlhost_shim_dlpack_layout(out: *mut usize, n: usize);
     }
@@ -237,4 +240,27 @@ mod tests {
         let e = generator_state(Device::Mps).unwrap_err();
         assert_eq!(e.kind, ShimErrorKind::InvalidArgument);
     }
+}
+
+/// ELU (alpha 1) through the fused kernels of `src/fused.cpp`: for float32 CPU tensors a
+/// polynomial expm1 (within a few float ulps of libtorch's `elu`, NaN and ±inf as libtorch) whose
+/// backward reuses the output; any other dtype or device is libtorch's own `elu`. Autograd
+/// records it like any op when `x` requires grad.
+pub fn fused_elu(x: &Tensor) -> Result<Tensor, ShimError> {
+    let mut out: *mut C_tensor = std::ptr::null_mut();
+    let mut err: *mut c_char = std::ptr::null_mut();
+    // SAFETY: `x.as_ptr()` is a live `at::Tensor*` for the call; `out` receives a new tensor.
+    let rc = unsafe { ffi::rlhost_shim_fused_elu(x.as_ptr(), &mut out, &mut err) };
+    check(rc, err)?;
+    if out.is_null() {
+        return Err(ShimError { kind: ShimErrorKind::Unknown, message: "fused_elu returned no tensor".into() });
+    }
+    // SAFETY: `out` is a heap `at::Tensor*` that tch's `Drop` frees with `delete`.
+    Ok(unsafe { Tensor::from_ptr(out) })
+}
+
+/// Whether [`fused_elu`] runs its AVX2 + FMA kernels on this CPU (otherwise a scalar loop).
+pub fn fused_elu_vectorized() -> bool {
+    // SAFETY: no arguments; reads a cached CPU feature check.
+    unsafe { ffi::rlhost_shim_fused_elu_vectorized() != 0 }
 }

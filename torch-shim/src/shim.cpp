@@ -1,8 +1,4 @@
-// rlhost-torch-shim: libtorch pieces tch 0.26 lacks (generator state, DLPack).
-//
-// Every entry point returns 0 on success or an error code (see ShimErrorKind in lib.rs) and then
-// sets *err to a malloc'd message that the caller frees with rlhost_shim_free. No C++ exception
-// crosses into Rust.
+// rlhost-torch-shim: libtorch pieces tch 0.26 lacks (generator state, DLPack). Errors as guard.h.
 #include <ATen/CPUGeneratorImpl.h>
 #include <ATen/Context.h>
 #include <ATen/DLConvertor.h>
@@ -11,6 +7,8 @@
 #include <ATen/detail/CUDAHooksInterface.h>
 #include <ATen/dlpack.h>
 #include <ATen/ops/empty.h>
+
+#include "guard.h"
 
 #include <atomic>
 #include <cstddef>
@@ -25,50 +23,11 @@
 
 namespace {
 
-constexpr int32_t kOk = 0;
-constexpr int32_t kTorchError = 1;
-constexpr int32_t kInvalidArgument = 2;
-constexpr int32_t kCudaUnavailable = 3;
-constexpr int32_t kUnknownError = 4;
+using namespace rlhost_shim;
 
 // Device kinds passed from Rust.
 constexpr int32_t kDevCpu = 0;
 constexpr int32_t kDevCuda = 1;
-
-struct ShimError : std::runtime_error {
-  int32_t code;
-  ShimError(int32_t c, const std::string& m) : std::runtime_error(m), code(c) {}
-};
-
-void set_err(char** err, const char* msg) {
-  if (err == nullptr) return;
-  size_t n = std::strlen(msg);
-  char* out = static_cast<char*>(std::malloc(n + 1));
-  if (out != nullptr) std::memcpy(out, msg, n + 1);
-  *err = out;
-}
-
-// Runs f, turning every exception into an error code plus message.
-template <class F>
-int32_t guarded(char** err, F&& f) noexcept {
-  if (err != nullptr) *err = nullptr;
-  try {
-    f();
-    return kOk;
-  } catch (const ShimError& e) {
-    set_err(err, e.what());
-    return e.code;
-  } catch (const c10::Error& e) {
-    set_err(err, e.what_without_backtrace());
-    return kTorchError;
-  } catch (const std::exception& e) {
-    set_err(err, e.what());
-    return kTorchError;
-  } catch (...) {
-    set_err(err, "unknown C++ exception");
-    return kUnknownError;
-  }
-}
 
 // CPUGeneratorImpl's serialised state (private to CPUGeneratorImpl.cpp; mirrored here to validate
 // a state before handing it to set_state). The sizes are checked against get_state() at run time.

@@ -24,7 +24,10 @@ fn main() {
     let d: HashMap<String, Tensor> = Tensor::read_npz(&args[2]).unwrap().into_iter().collect();
     let seed: u64 = args[3].parse().unwrap();
     let g = |k: &str| d.get(k).unwrap_or_else(|| panic!("missing {k}")).shallow_clone();
-    let params = Params::parse(&params_json, &mut |_| {}).unwrap();
+    // The A/B replays rl_games' own ops: its arithmetic, whatever the file says.
+    let mut raw: serde_json::Value = serde_json::from_str(&params_json).unwrap();
+    raw["config"]["arithmetic"] = "rl_games".into();
+    let params = Params::parse(&raw.to_string(), &mut |_| {}).unwrap();
     let cfg = params.config.clone();
     let (n, h) = (cfg.num_actors, cfg.horizon_length);
     tch::set_num_threads(2);

@@ -23,7 +23,10 @@ fn main() {
     let params_json = std::fs::read_to_string(&args[1]).unwrap();
     let d: HashMap<String, Tensor> = Tensor::read_npz(&args[2]).unwrap().into_iter().collect();
     let g = |k: &str| d.get(k).unwrap_or_else(|| panic!("missing {k}")).shallow_clone();
-    let params = Params::parse(&params_json, &mut |_| {}).unwrap();
+    // The A/B replays rl_games' own ops: its arithmetic, whatever the file says.
+    let mut raw: serde_json::Value = serde_json::from_str(&params_json).unwrap();
+    raw["config"]["arithmetic"] = "rl_games".into();
+    let params = Params::parse(&raw.to_string(), &mut |_| {}).unwrap();
     let cfg = params.config.clone();
     tch::manual_seed(0);
     let mut model = Model::new(&params.network, &[3], 1, true, true, Device::Cpu);

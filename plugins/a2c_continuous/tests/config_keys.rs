@@ -156,3 +156,27 @@ fn seq_len_warns_as_rl_games_and_seq_length_wins() {
     p["config"].as_object_mut().unwrap().remove("seq_len");
     assert!(parse_on(&p, Device::Cpu).1.is_empty());
 }
+
+#[test]
+fn arithmetic_is_fast_by_default_and_reaches_every_network() {
+    use rlhost_model::spec::Arithmetic;
+    let mut p = reach_params(8, 16, 64);
+    let params = parse_on(&p, Device::Cpu).0.unwrap();
+    assert_eq!((params.config.arithmetic, params.network.arithmetic), (Arithmetic::Fast, Arithmetic::Fast));
+
+    p["config"]["arithmetic"] = "rl_games".into();
+    p["config"]["central_value_config"] = json!({"minibatch_size": 64, "mini_epochs": 1, "learning_rate": 1e-3,
+        "clip_value": true, "normalize_input": true, "truncate_grads": true, "grad_norm": 0.5,
+        "network": {"name": "actor_critic", "central_value": true,
+                    "mlp": {"units": [8], "activation": "elu", "initializer": {"name": "default"}}}});
+    let params = parse_on(&p, Device::Cpu).0.unwrap();
+    assert_eq!(params.network.arithmetic, Arithmetic::RlGames);
+    assert_eq!(params.config.central_value.unwrap().network.arithmetic, Arithmetic::RlGames);
+
+    p["config"]["arithmetic"] = "exact".into();
+    let err = parse_on(&p, Device::Cpu).0.expect_err("unknown arithmetic");
+    assert_eq!(
+        err.message.as_str(),
+        "params.config.arithmetic: unknown arithmetic 'exact' (expected fast or rl_games)"
+    );
+}

@@ -34,6 +34,8 @@ fn pendulum_agent(epochs: u64, run_dir: &Path) -> PpoAgent {
     let mut params: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(root.join("configs/pendulum_ppo.json")).unwrap()).unwrap();
     let p = &mut params["params"];
+    // rl_games' own ops: the fused kernels of the default `fast` arithmetic differ in the last bits.
+    p["config"]["arithmetic"] = "rl_games".into();
     p["config"]["max_epochs"] = epochs.into();
     let env_config = p["config"]["env_config"].to_string();
     let num_envs = p["config"]["num_actors"].as_u64().unwrap() as u32;

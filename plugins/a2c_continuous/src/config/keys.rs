@@ -52,6 +52,7 @@ pub fn config_keys() -> Vec<ConfigKey> {
         ("config.print_stats", Bool),
         ("config.games_to_track", Int),
         ("config.stop_fn", Any),
+        ("config.arithmetic", String),
         ("config.seq_length", Int),
         ("config.seq_len", Int),
         ("config.zero_rnn_on_done", Bool),

@@ -4,7 +4,7 @@
 //! Values are read through [`rlhost_model::section`], so numbers may be strings and booleans
 //! `"True"` or 0/1, exactly as every other rlhost plugin reads them.
 use super::central_value::CentralValueConfig;
-use super::network::NetworkConfig;
+use super::network::{Arithmetic, NetworkConfig};
 use super::ranges::{check, ordered, Range};
 use rlhost_model::section::{config_error, ConfigResult, Refusals, Section};
 use serde_json::Value;
@@ -102,6 +102,9 @@ pub struct PpoConfig {
     pub use_diagnostics: bool,
     /// `central_value_config`: rl_games' asymmetric critic (docs/rl_games.md §4.17).
     pub central_value: Option<CentralValueConfig>,
+    /// `arithmetic`: rlhost's fused kernels (`fast`, the default) or rl_games' ops to the bit
+    /// (`rl_games`), for the networks this algorithm trains.
+    pub arithmetic: Arithmetic,
     /// Whether the actor-critic's own value head is trained (its critic loss): always without a
     /// central value; with one, `use_experimental_cv` (default true in rl_games 1.6.5).
     pub has_value_loss: bool,
@@ -302,6 +305,7 @@ impl PpoConfig {
             use_diagnostics: config.bool_or("use_diagnostics", false)?,
             central_value,
             has_value_loss,
+            arithmetic: Arithmetic::parse(&config.key_path(Arithmetic::KEY), config.opt_str(Arithmetic::KEY)?)?,
         })
     }
 
@@ -383,11 +387,14 @@ impl Params {
         NetworkConfig::refusals(&network, &mut refused)?;
         PpoConfig::refusals(&config, device, &mut refused)?;
         refused.into_result()?;
-        Ok(Params {
-            network: NetworkConfig::parse(&network)?,
-            config: PpoConfig::parse(config, device, warn)?,
-            raw: raw.clone(),
-        })
+        let mut config = PpoConfig::parse(config, device, warn)?;
+        let mut network = NetworkConfig::parse(&network)?;
+        // One source: `params.config.arithmetic` decides for every network the algorithm trains.
+        network.arithmetic = config.arithmetic;
+        if let Some(cv) = config.central_value.as_mut() {
+            cv.network.arithmetic = config.arithmetic;
+        }
+        Ok(Params { network, config, raw: raw.clone() })
     }
 
     /// `params.network` as JSON (checkpoint metadata).
