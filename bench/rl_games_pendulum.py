@@ -69,14 +69,16 @@ def patch_reseed_per_epoch(seed):
 
 
 def register_env(env_name):
+    """Registers the torch twin of rlhost's `env_name` (torch_classic.env_class) with rl_games."""
     from rl_games.common import env_configurations, vecenv
-    from torch_pendulum import TorchPendulum
+    from torch_classic import env_class
 
-    vecenv.register(VECENV_TYPE, lambda config_name, num_actors, **kwargs: TorchPendulum(config_name, num_actors, **kwargs))
+    cls = env_class(env_name)
+    vecenv.register(VECENV_TYPE, lambda config_name, num_actors, **kwargs: cls(config_name, num_actors, **kwargs))
     env_configurations.register(env_name, {
         "vecenv_type": VECENV_TYPE,
         # only used if something asks for a single env (e.g. spaces from config); not in training
-        "env_creator": lambda **kwargs: TorchPendulum(env_name, 1, **kwargs),
+        "env_creator": lambda **kwargs: cls(env_name, 1, **kwargs),
     })
 
 
