@@ -256,6 +256,9 @@ class TorchClassicEnv(IVecEnv):
         self.ep_length = torch.zeros(n, dtype=torch.int64, device=self.device)
         self.first_episode = torch.ones(n, dtype=torch.bool, device=self.device)
         self.frames = 0
+        # Totals since creation, for reports (the A/B fixtures say how many episodes ended how).
+        self.terminations = torch.zeros((), dtype=torch.int64, device=self.device)
+        self.time_outs = torch.zeros((), dtype=torch.int64, device=self.device)
         self.observation_space = spaces.Box(low=np.array(d.OBS_LOW, dtype=np.float32),
                                             high=np.array(d.OBS_HIGH, dtype=np.float32), dtype=np.float32)
         self.action_space = spaces.Box(low=np.array(d.ACTION_LOW, dtype=np.float32),
@@ -350,6 +353,8 @@ class TorchClassicEnv(IVecEnv):
         # As Gymnasium's TimeLimit (and rlhost): a time-out is reported even on a terminal step.
         truncated = self.elapsed >= self.max_steps
         done = terminated | truncated
+        self.terminations += terminated.sum()
+        self.time_outs += truncated.sum()
         done_idx = done.nonzero().squeeze(1)
         if done_idx.numel() > 0:
             if self.log is not None:
