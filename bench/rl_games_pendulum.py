@@ -1,13 +1,14 @@
 #!/usr/bin/env python3
-"""Trains rl_games 1.6.5's `a2c_continuous` on bench/torch_pendulum.py with an rlhost YAML, as is.
+"""Trains rl_games 1.6.5's `a2c_continuous` on a torch twin of rlhost's env with an rlhost YAML, as is.
 
     ~/.cache/rlhost/venv-rlgames-1.6.5/bin/python bench/rl_games_pendulum.py \
         --config configs/pendulum_ppo.yaml --seed 42 --experiment rlg_42 [--epochs 300] [--train-dir runs]
 
 It goes through rl_games' own entry point (`rl_games.torch_runner.Runner`: load -> run(train)),
 with the env registered the documented way (`vecenv.register` + `env_configurations.register`):
-`env_name: Pendulum-v1` maps to `TorchPendulum`, a batched torch vec-env with same-step
-auto-reset and `time_outs` (so rl_games keeps everything as tensors on the device).
+`env_name` maps to its torch twin (`torch_classic.env_class`: `Pendulum-v1` to `TorchPendulum`,
+`CartPoleContinuous`, `AcrobotContinuous`, `MountainCarContinuous-v0`), a batched torch vec-env with
+same-step auto-reset and `time_outs` (so rl_games keeps everything as tensors on the device).
 
 What this script changes in the config, all at run time (the YAML file is not edited):
   * params.seed = --seed; config.max_epochs = --epochs (when given);
@@ -69,14 +70,16 @@ def patch_reseed_per_epoch(seed):
 
 
 def register_env(env_name):
+    """Registers the torch twin of rlhost's `env_name` (torch_classic.env_class) with rl_games."""
     from rl_games.common import env_configurations, vecenv
-    from torch_pendulum import TorchPendulum
+    from torch_classic import env_class
 
-    vecenv.register(VECENV_TYPE, lambda config_name, num_actors, **kwargs: TorchPendulum(config_name, num_actors, **kwargs))
+    cls = env_class(env_name)
+    vecenv.register(VECENV_TYPE, lambda config_name, num_actors, **kwargs: cls(config_name, num_actors, **kwargs))
     env_configurations.register(env_name, {
         "vecenv_type": VECENV_TYPE,
         # only used if something asks for a single env (e.g. spaces from config); not in training
-        "env_creator": lambda **kwargs: TorchPendulum(env_name, 1, **kwargs),
+        "env_creator": lambda **kwargs: cls(env_name, 1, **kwargs),
     })
 
 
@@ -100,8 +103,11 @@ def main():
     params = cfg["params"]
     config = params["config"]
     env_name = config["env_name"]
-    if env_name != "Pendulum-v1":
-        sys.exit(f"rl_games_pendulum.py: this runner provides Pendulum-v1 only, config asks for {env_name}")
+    from torch_classic import env_class
+    try:
+        env_class(env_name)
+    except ValueError as e:
+        sys.exit(f"rl_games_pendulum.py: {e}")
 
     params["seed"] = args.seed
     if args.epochs is not None:

@@ -28,17 +28,15 @@ observations become `{'obs': obs, 'states': (th, thdot) as float32}` and `get_en
 `state_space`, which is what rl_games' central value (`central_value_config`) reads.
 
 Everything is batched tensor ops; the only host work per step is writing the (few) finished rows.
+The vec-env itself (auto-reset, staggered starts, `rng: rlhost`, the CSV) is `torch_classic.py`'s
+`TorchClassicEnv`, shared with the other classic-control twins; this file holds the physics.
 """
 import math
-import os
 
-import numpy as np
 import torch
 
-try:  # rl_games is not needed for the env itself (check_pendulum.py imports it without rl_games)
-    from rl_games.common.ivecenv import IVecEnv
-except ImportError:  # pragma: no cover
-    IVecEnv = object
+# The vec-env machinery and rlhost's counter-based draws are shared by the four twins.
+from torch_classic import Dynamics, TorchClassicEnv, _mix, rlhost_uniform, scale_uniform  # noqa: F401
 
 G = 10.0
 M = 1.0
@@ -76,174 +74,29 @@ def observe(state):
     return torch.stack((torch.cos(th), torch.sin(th), state[:, 1]), dim=1).to(torch.float32)
 
 
-# ---- rlhost's counter-based random numbers (plugins/classic_control/src/rng.rs), as an option ----
-# With `rng: rlhost` the env draws the very same initial states and staggered offsets as rlhost's
-# classic_control plugin for the same seed (SplitMix64 of (seed + i, episode counter, stream,
-# column)), so rl_games and rlhost can be compared on identical environment randomness.
-_GAMMA = 0x9E3779B97F4A7C15
+class Pendulum(Dynamics):
+    """Pendulum-v1 as rlhost's plugins/classic_control/src/pendulum.rs (state (th, thdot))."""
+    NAME = "Pendulum-v1"
+    STATE_DIM = 2
+    OBS_LOW = [-1.0, -1.0, -MAX_SPEED]
+    OBS_HIGH = [1.0, 1.0, MAX_SPEED]
+    ACTION_LOW, ACTION_HIGH = [-MAX_TORQUE], [MAX_TORQUE]
+    MAX_EPISODE_STEPS = MAX_EPISODE_STEPS
+
+    @staticmethod
+    def initial_state(u):
+        return torch.stack((scale_uniform(u[:, 0], -math.pi, math.pi), scale_uniform(u[:, 1], -1.0, 1.0)), dim=1)
+
+    @staticmethod
+    def step(state, action):
+        nxt, reward = pendulum_step(state, action)
+        return nxt, reward, torch.zeros_like(reward, dtype=torch.bool)
+
+    @staticmethod
+    def observe(state):
+        return observe(state)
 
 
-def _i64(x):
-    """A u64 constant as the int64 with the same bits."""
-    x &= (1 << 64) - 1
-    return x - (1 << 64) if x >= 1 << 63 else x
-
-
-def _shr_logical(x, s):
-    return torch.bitwise_and(torch.bitwise_right_shift(x, s), (1 << (64 - s)) - 1)
-
-
-def _mix(x):
-    """SplitMix64's finaliser on int64 tensors (wrapping arithmetic, bits read as u64)."""
-    z = torch.bitwise_xor(x, _shr_logical(x, 30)) * _i64(0xBF58476D1CE4E5B9)
-    z = torch.bitwise_xor(z, _shr_logical(z, 27)) * _i64(0x94D049BB133111EB)
-    return torch.bitwise_xor(z, _shr_logical(z, 31))
-
-
-def rlhost_uniform(keys, counters, stream, cols):
-    """Uniform float64 (n, cols) in [0, 1): rlhost's rng::uniform. stream 0 = initial state, 1 = progress."""
-    episode = _mix(torch.bitwise_xor(keys, _mix(counters + _i64(stream * _GAMMA)))).unsqueeze(1)
-    steps = (torch.arange(1, cols + 1, dtype=torch.int64, device=keys.device) * _i64(_GAMMA)).unsqueeze(0)
-    bits = _mix(episode + steps)
-    return _shr_logical(bits, 11).to(torch.float64) * (1.0 / (1 << 53))
-
-
-class TorchPendulum(IVecEnv):
+class TorchPendulum(TorchClassicEnv):
     """N Pendulum-v1 environments in torch tensors on one device."""
-
-    def __init__(self, config_name, num_actors, seed=0, device="cpu", init_at_random_ep_len=False,
-                 max_episode_steps=MAX_EPISODE_STEPS, episodes_csv=None, rng="torch", states=False, **kwargs):
-        from gymnasium import spaces  # rl_games 1.6.5 uses gymnasium spaces on Python >= 3.9
-
-        self.num_envs = int(num_actors)
-        self.device = torch.device(device)
-        self.max_steps = int(max_episode_steps)
-        self.random_start = bool(init_at_random_ep_len)
-        self.gen = torch.Generator(device=self.device)
-        self.gen.manual_seed(int(seed) if seed is not None else 0)
-        n = self.num_envs
-        self.state = torch.zeros((n, 2), dtype=torch.float64, device=self.device)
-        self.elapsed = torch.zeros(n, dtype=torch.int64, device=self.device)
-        self.ep_return = torch.zeros(n, dtype=torch.float32, device=self.device)
-        self.ep_length = torch.zeros(n, dtype=torch.int64, device=self.device)
-        self.first_episode = torch.ones(n, dtype=torch.bool, device=self.device)
-        self.frames = 0
-        high = np.array([1.0, 1.0, MAX_SPEED], dtype=np.float32)
-        self.observation_space = spaces.Box(low=-high, high=high, dtype=np.float32)
-        self.action_space = spaces.Box(low=-MAX_TORQUE, high=MAX_TORQUE, shape=(1,), dtype=np.float32)
-        self.states = bool(states)
-        self.state_space = spaces.Box(low=-np.inf, high=np.inf, shape=(2,), dtype=np.float32)
-        if rng not in ("torch", "rlhost"):
-            raise ValueError(f"rng: 'torch' or 'rlhost', not {rng!r}")
-        self.rng = rng
-        if rng == "rlhost":
-            seed_i = torch.arange(n, dtype=torch.int64, device=self.device) + int(seed or 0)
-            self.keys = _mix(seed_i)
-            self.episodes = torch.zeros(n, dtype=torch.int64, device=self.device)
-            self.reset()  # rlhost's plugin resets once at creation, then the agent resets again
-        self.log = None
-        if episodes_csv:
-            os.makedirs(os.path.dirname(os.path.abspath(episodes_csv)), exist_ok=True)
-            self.log = open(episodes_csv, "w", buffering=1 << 16)
-            self.log.write("frame,env,return,length,first_episode\n")
-
-    # ---- rl_games IVecEnv -------------------------------------------------------------------
-    def get_env_info(self):
-        info = {
-            "observation_space": self.observation_space,
-            "action_space": self.action_space,
-            "agents": 1,
-            "value_size": 1,
-        }
-        if self.states:
-            info["state_space"] = self.state_space
-        return info
-
-    def _observations(self):
-        obs = observe(self.state)
-        if self.states:
-            return {"obs": obs, "states": self.state.to(torch.float32)}
-        return obs
-
-    def get_number_of_agents(self):
-        return 1
-
-    def seed(self, seed):
-        self.gen.manual_seed(int(seed))
-
-    def _initial_states(self, idx):
-        """New initial states for the envs `idx` (int64 indices, or None for all)."""
-        if self.rng == "rlhost":
-            keys = self.keys if idx is None else self.keys[idx]
-            counters = self.episodes if idx is None else self.episodes[idx]
-            u = rlhost_uniform(keys, counters, 0, 2)
-            if idx is None:
-                self.episodes += 1
-            else:
-                self.episodes[idx] += 1
-            # rlhost's scale_uniform: u * (high - low) + low
-            return torch.stack((u[:, 0] * (2.0 * math.pi) + -math.pi, u[:, 1] * 2.0 + -1.0), dim=1)
-        k = self.num_envs if idx is None else idx.numel()
-        u = torch.rand((k, 2), generator=self.gen, dtype=torch.float64, device=self.device)
-        return torch.stack((u[:, 0] * (2.0 * math.pi) - math.pi, u[:, 1] * 2.0 - 1.0), dim=1)
-
-    def _start_progress(self):
-        n = self.num_envs
-        if self.rng == "rlhost":
-            return rlhost_uniform(self.keys, self.episodes, 1, 1).squeeze(1)
-        return torch.rand(n, generator=self.gen, dtype=torch.float64, device=self.device)
-
-    def reset(self):
-        if self.rng == "rlhost":  # rlhost draws the offsets with the episode counter before the states
-            progress = self._start_progress() if self.random_start else None
-            self.state = self._initial_states(None)
-        else:
-            self.state = self._initial_states(None)
-            progress = self._start_progress() if self.random_start else None
-        if progress is not None:
-            self.elapsed = torch.floor(progress * self.max_steps).to(torch.int64)  # in [0, limit-1]
-        else:
-            self.elapsed.zero_()
-        self.ep_return.zero_()
-        self.ep_length.zero_()
-        self.first_episode.fill_(True)
-        return self._observations()
-
-    def step(self, actions):
-        if not torch.is_tensor(actions):
-            actions = torch.as_tensor(actions)
-        actions = actions.to(self.device).reshape(self.num_envs, -1)
-        self.state, reward64 = pendulum_step(self.state, actions)
-        reward = reward64.to(torch.float32)
-        self.elapsed += 1
-        self.frames += self.num_envs
-        self.ep_return += reward
-        self.ep_length += 1
-        truncated = self.elapsed >= self.max_steps
-        done_idx = truncated.nonzero().squeeze(1)
-        if done_idx.numel() > 0:
-            if self.log is not None:
-                rows = zip(done_idx.tolist(), self.ep_return[done_idx].cpu().numpy(),
-                           self.ep_length[done_idx].tolist(), self.first_episode[done_idx].tolist())
-                # float32 returns printed shortest-round-trip, as rlhost's Rust writer does
-                self.log.write("".join(f"{self.frames},{e},{r!s},{l},{int(f)}\n" for e, r, l, f in rows))
-            # same-step auto-reset of the finished envs
-            self.state[done_idx] = self._initial_states(done_idx)
-            self.elapsed[done_idx] = 0
-            self.ep_return[done_idx] = 0.0
-            self.ep_length[done_idx] = 0
-            self.first_episode[done_idx] = False
-        obs = self._observations()
-        dones = truncated.to(torch.uint8)
-        return obs, reward, dones, {"time_outs": truncated}
-
-    def close(self):
-        if self.log is not None:
-            self.log.close()
-            self.log = None
-
-    def __del__(self):
-        try:
-            self.close()
-        except Exception:
-            pass
+    DYNAMICS = Pendulum
