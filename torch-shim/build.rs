@@ -80,6 +80,8 @@ fn from_libtorch_dir(tch_lib: Option<&Path>) -> Libtorch {
 
 fn main() {
     println!("cargo:rerun-if-changed=src/shim.cpp");
+    println!("cargo:rerun-if-changed=src/c10d.cpp");
+    println!("cargo:rerun-if-changed=gloo-decls");
     println!("cargo:rerun-if-env-changed=DEP_TCH_LIBTORCH_LIB");
     let tch_lib = std::env::var_os("DEP_TCH_LIBTORCH_LIB").map(PathBuf::from);
     let torch =
@@ -100,10 +102,15 @@ fn main() {
     for dir in &torch.includes {
         build.flag("-isystem").flag(dir.display().to_string());
     }
+    // c10d's ProcessGroupGloo.hpp includes gloo headers the wheel does not ship: declaration-only
+    // stand-ins (`gloo-decls/`) name the gloo types it holds by pointer (README "c10d").
     build
+        .include("gloo-decls")
         .define("_GLIBCXX_USE_CXX11_ABI", torch.cxx11_abi.as_str())
         .define("GLOG_USE_GLOG_EXPORT", None)
+        .define("USE_C10D_GLOO", None)
         .file("src/shim.cpp")
+        .file("src/c10d.cpp")
         .compile("rlhost_torch_shim");
 
     // After the static shim on the link line: the libtorch libraries it calls into.
