@@ -5,6 +5,7 @@
 // group's timeout, so a dead peer ends in an error instead of a hang.
 #include <c10/util/Exception.h>
 #include <torch/csrc/distributed/c10d/Backend.hpp>
+#include <torch/csrc/distributed/c10d/PrefixStore.hpp>
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 #include <torch/csrc/distributed/c10d/Types.hpp>
@@ -113,12 +114,13 @@ at::Tensor& checked(RlhostProcessGroup* pg, at::Tensor* t) {
 
 extern "C" {
 
-// Joins the group `world_size` processes form at addr:port (rank 0 hosts the TCPStore), then
-// builds the Gloo backend. Both steps give up after timeout_ms.
+// Joins the group `world_size` processes form at addr:port, then builds the Gloo backend. Rank 0
+// hosts the TCPStore unless host_store is 0 (torchrun's agent already serves it); keys go under
+// `prefix` when it is not empty. Both steps give up after timeout_ms.
 int32_t rlhost_shim_pg_new(const char* addr, uint16_t port, int32_t rank, int32_t world_size, int64_t timeout_ms,
-                           RlhostProcessGroup** out, char** err) {
+                           int32_t host_store, const char* prefix, RlhostProcessGroup** out, char** err) {
   return guarded(err, [&] {
-    if (addr == nullptr || out == nullptr) throw ArgError("null pointer");
+    if (addr == nullptr || prefix == nullptr || out == nullptr) throw ArgError("null pointer");
     *out = nullptr;
     if (world_size < 1) throw ArgError("world size must be at least 1, got " + std::to_string(world_size));
     if (rank < 0 || rank >= world_size) {
@@ -128,11 +130,12 @@ int32_t rlhost_shim_pg_new(const char* addr, uint16_t port, int32_t rank, int32_
     const std::chrono::milliseconds timeout(timeout_ms);
     c10d::TCPStoreOptions opts;
     opts.port = port;
-    opts.isServer = rank == 0;
+    opts.isServer = rank == 0 && host_store != 0;
     opts.numWorkers = static_cast<std::size_t>(world_size);
     opts.waitWorkers = true;
     opts.timeout = timeout;
-    auto store = c10::make_intrusive<c10d::TCPStore>(std::string(addr), opts);
+    c10::intrusive_ptr<c10d::Store> store = c10::make_intrusive<c10d::TCPStore>(std::string(addr), opts);
+    if (prefix[0] != '\0') store = c10::make_intrusive<c10d::PrefixStore>(std::string(prefix), store);
     auto gloo_opts = c10d::ProcessGroupGloo::Options::create_default(timeout);
     auto backend = c10::make_intrusive<c10d::ProcessGroupGloo>(store, rank, world_size, gloo_opts);
     *out = new RlhostProcessGroup{store, backend, rank, world_size, timeout};

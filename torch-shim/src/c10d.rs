@@ -20,6 +20,8 @@ extern "C" {
         rank: i32,
         world_size: i32,
         timeout_ms: i64,
+        host_store: i32,
+        prefix: *const c_char,
         out: *mut *mut RawGroup,
         err: *mut *mut c_char,
     ) -> i32;
@@ -52,11 +54,18 @@ pub struct GroupOptions {
     pub world_size: u32,
     /// The longest any rendezvous or collective may wait for the other ranks.
     pub timeout: Duration,
+    /// Whether rank 0 hosts the store (false when the launcher's agent serves it: torchrun's
+    /// `TORCHELASTIC_USE_AGENT_STORE=True`).
+    pub rank0_hosts_store: bool,
+    /// A prefix for the group's store keys (torchrun: one per restart attempt, so a restarted
+    /// group never reads the keys of the attempt before); empty for none.
+    pub store_prefix: String,
 }
 
 impl GroupOptions {
     /// Reads `MASTER_ADDR` (default `127.0.0.1`), `MASTER_PORT` (default 29500), `RANK` and
-    /// `WORLD_SIZE` (both required) from the environment, as torchrun sets them.
+    /// `WORLD_SIZE` (both required), `TORCHELASTIC_USE_AGENT_STORE` and
+    /// `TORCHELASTIC_RESTART_COUNT` from the environment, as torchrun sets them.
     pub fn from_env(timeout: Duration) -> Result<Self, ShimError> {
         let var = |name: &str| std::env::var(name).ok();
         let number = |name: &str, default: Option<u64>| -> Result<u64, ShimError> {
@@ -73,6 +82,8 @@ impl GroupOptions {
             world_size: u32::try_from(number("WORLD_SIZE", None)?)
                 .map_err(|_| ShimError::invalid("WORLD_SIZE is too large"))?,
             timeout,
+            rank0_hosts_store: var("TORCHELASTIC_USE_AGENT_STORE").as_deref() != Some("True"),
+            store_prefix: format!("rlhost/attempt_{}", number("TORCHELASTIC_RESTART_COUNT", Some(0))?),
         })
     }
 }
@@ -98,11 +109,14 @@ impl ProcessGroup {
     pub fn new(options: &GroupOptions) -> Result<Self, ShimError> {
         let addr = CString::new(options.master_addr.as_str())
             .map_err(|_| ShimError::invalid("MASTER_ADDR contains a NUL byte"))?;
+        let prefix = CString::new(options.store_prefix.as_str())
+            .map_err(|_| ShimError::invalid("the store prefix contains a NUL byte"))?;
         let to_i32 = |v: u32, what: &str| i32::try_from(v).map_err(|_| ShimError::invalid(format!("{what} {v} too large")));
         let timeout_ms = i64::try_from(options.timeout.as_millis()).unwrap_or(i64::MAX);
         let mut raw: *mut RawGroup = std::ptr::null_mut();
         let mut err: *mut c_char = std::ptr::null_mut();
-        // SAFETY: `addr` is NUL-terminated for the call; `raw` receives a heap group on success.
+        // SAFETY: `addr` and `prefix` are NUL-terminated for the call; `raw` receives a heap
+        // group on success.
         let rc = unsafe {
             rlhost_shim_pg_new(
                 addr.as_ptr(),
@@ -110,6 +124,8 @@ impl ProcessGroup {
                 to_i32(options.rank, "rank")?,
                 to_i32(options.world_size, "world size")?,
                 timeout_ms,
+                i32::from(options.rank0_hosts_store),
+                prefix.as_ptr(),
                 &mut raw,
                 &mut err,
             )

@@ -10,7 +10,15 @@ fn free_port() -> u16 {
 }
 
 fn options(port: u16, rank: u32, world_size: u32, timeout: Duration) -> GroupOptions {
-    GroupOptions { master_addr: "127.0.0.1".into(), master_port: port, rank, world_size, timeout }
+    GroupOptions {
+        master_addr: "127.0.0.1".into(),
+        master_port: port,
+        rank,
+        world_size,
+        timeout,
+        rank0_hosts_store: true,
+        store_prefix: "test".into(),
+    }
 }
 
 /// Runs `body(group)` on ranks 0 and 1 at once and returns their results by rank.
