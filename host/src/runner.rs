@@ -406,7 +406,9 @@ fn read_rank() -> Result<Rank> {
     let number = |k: &str, default: u64| -> Result<u64> {
         match var(k) {
             None => Ok(default),
-            Some(v) => v.trim().parse().map_err(|_| anyhow!("environment variable {k}={v:?}: expected a non-negative integer")),
+            Some(v) => {
+                v.trim().parse().map_err(|_| anyhow!("environment variable {k}={v:?}: expected a non-negative integer"))
+            }
         }
     };
     let (local, global, world_size) = (number("LOCAL_RANK", 0)?, number("RANK", 0)?, number("WORLD_SIZE", 1)?);

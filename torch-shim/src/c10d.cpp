@@ -47,11 +47,15 @@ std::string first_line(const std::string& s) {
   return end == std::string::npos ? s : s.substr(0, end);
 }
 
-// Gloo's messages start with "[file:line] "; the location says nothing to a user.
+// Gloo's messages start with "[file:line] " and end with generic advice; the cause is between.
 std::string without_location(const std::string& s) {
-  if (s.empty() || s[0] != '[') return s;
-  auto end = s.find("] ");
-  return end == std::string::npos ? s : s.substr(end + 2);
+  std::string out = s;
+  if (!out.empty() && out[0] == '[') {
+    auto end = out.find("] ");
+    if (end != std::string::npos) out = out.substr(end + 2);
+  }
+  auto advice = out.find(" This is typically caused by");
+  return advice == std::string::npos ? out : out.substr(0, advice);
 }
 
 // Runs f, turning every exception into an error code plus message. c10d's own failures (a peer

@@ -111,7 +111,8 @@ impl ProcessGroup {
             .map_err(|_| ShimError::invalid("MASTER_ADDR contains a NUL byte"))?;
         let prefix = CString::new(options.store_prefix.as_str())
             .map_err(|_| ShimError::invalid("the store prefix contains a NUL byte"))?;
-        let to_i32 = |v: u32, what: &str| i32::try_from(v).map_err(|_| ShimError::invalid(format!("{what} {v} too large")));
+        let to_i32 =
+            |v: u32, what: &str| i32::try_from(v).map_err(|_| ShimError::invalid(format!("{what} {v} too large")));
         let timeout_ms = i64::try_from(options.timeout.as_millis()).unwrap_or(i64::MAX);
         let mut raw: *mut RawGroup = std::ptr::null_mut();
         let mut err: *mut c_char = std::ptr::null_mut();

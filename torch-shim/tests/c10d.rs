@@ -26,7 +26,9 @@ fn on_two_ranks<T: Send + 'static>(body: fn(ProcessGroup) -> T) -> Vec<T> {
     let port = free_port();
     let handles: Vec<_> = (0..2)
         .map(|rank| {
-            std::thread::spawn(move || body(ProcessGroup::new(&options(port, rank, 2, Duration::from_secs(30))).unwrap()))
+            std::thread::spawn(move || {
+                body(ProcessGroup::new(&options(port, rank, 2, Duration::from_secs(30))).unwrap())
+            })
         })
         .collect();
     handles.into_iter().map(|h| h.join().unwrap()).collect()

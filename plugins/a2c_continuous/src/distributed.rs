@@ -1,5 +1,5 @@
 //! Data-parallel training across processes as rl_games 1.6.5's `multi_gpu` (docs/rl_games.md
-//! §4.18): every rank steps its own environments; rank 0's weights are broadcast at the start,
+//! §4.15): every rank steps its own environments; rank 0's weights are broadcast at the start,
 //! gradients are flattened, all-reduced and averaged before clipping, the KL is averaged and the
 //! learning rate broadcast from rank 0, and rank 0 alone logs and saves. Beyond rl_games, the
 //! normalisers are pooled across ranks after every epoch ([`Distributed::pool_normalizers`]).
@@ -176,10 +176,8 @@ impl Distributed {
             return Ok(());
         }
         tch::no_grad(|| {
-            let parts: Vec<Tensor> = normalizers
-                .iter()
-                .flat_map(|r| [r.mean.view([-1]), (&r.var + &r.mean * &r.mean).view([-1])])
-                .collect();
+            let parts: Vec<Tensor> =
+                normalizers.iter().flat_map(|r| [r.mean.view([-1]), (&r.var + &r.mean * &r.mean).view([-1])]).collect();
             let mut flat = Tensor::cat(&parts, 0);
             self.run("all_reduce of the normalisers", |g| g.all_reduce(&mut flat, ReduceOp::Avg))?;
             let mut offset = 0;

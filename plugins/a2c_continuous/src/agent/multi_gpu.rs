@@ -27,8 +27,7 @@ impl PpoAgent {
         }
         // Parameters, means and variances are views of the live tensors; the counts and step
         // numbers are plain numbers, equal on every rank (the same batches, or the same checkpoint).
-        let live: Vec<Tensor> =
-            self.state_tensors().into_iter().filter(|(_, t)| t.dim() > 0).map(|(_, t)| t).collect();
+        let live: Vec<Tensor> = self.state_tensors().into_iter().filter(|(_, t)| t.dim() > 0).map(|(_, t)| t).collect();
         d.broadcast_from_leader(&live)
     }
 
