@@ -79,7 +79,7 @@ fn from_libtorch_dir(tch_lib: Option<&Path>) -> Libtorch {
 }
 
 fn main() {
-    for source in ["src/shim.cpp", "src/fused.cpp", "src/guard.h"] {
+    for source in ["src/shim.cpp", "src/fused.cpp", "src/c10d.cpp", "src/guard.h", "gloo-decls"] {
         println!("cargo:rerun-if-changed={source}");
     }
     println!("cargo:rerun-if-env-changed=DEP_TCH_LIBTORCH_LIB");
@@ -102,11 +102,16 @@ fn main() {
     for dir in &torch.includes {
         build.flag("-isystem").flag(dir.display().to_string());
     }
+    // c10d's ProcessGroupGloo.hpp includes gloo headers the wheel does not ship: declaration-only
+    // stand-ins (`gloo-decls/`) name the gloo types it holds by pointer (README "c10d").
     build
+        .include("gloo-decls")
         .define("_GLIBCXX_USE_CXX11_ABI", torch.cxx11_abi.as_str())
         .define("GLOG_USE_GLOG_EXPORT", None)
+        .define("USE_C10D_GLOO", None)
         .file("src/shim.cpp")
         .file("src/fused.cpp")
+        .file("src/c10d.cpp")
         .compile("rlhost_torch_shim");
 
     // After the static shim on the link line: the libtorch libraries it calls into.

@@ -120,6 +120,9 @@ pub struct EpochSplit {
     pub gae_s: Option<f64>,
     /// Mean seconds in the update.
     pub update_s: f64,
+    /// Mean seconds of the update spent all-reducing gradients across processes, when the
+    /// algorithm reports it (`multi_gpu`).
+    pub grad_all_reduce_s: Option<f64>,
     /// Total frames per second.
     pub fps_total: f64,
 }
@@ -152,6 +155,7 @@ pub fn epoch_split(runner: &Runner<'_>) -> Result<EpochSplit> {
         inference_s: per_epoch("inference")?,
         gae_s: phase_times.get("gae").map(|s| s / epochs),
         update_s: per_epoch("update")?,
+        grad_all_reduce_s: phase_times.get("grad_all_reduce").map(|s| s / epochs),
         fps_total: frames / epoch_s,
     })
 }
@@ -186,6 +190,7 @@ pub fn to_json(envs: &[EnvThroughput], boundary_ns: f64, split: Option<&EpochSpl
                 "inference_s": s.inference_s,
                 "gae_s": s.gae_s,
                 "update_s": s.update_s,
+                "grad_all_reduce_s": s.grad_all_reduce_s,
                 "policy_inference_fps": s.frames_per_epoch / s.inference_s.max(1e-12),
                 "update_samples_per_s": s.frames_per_epoch
                     * config.pointer("/params/config/mini_epochs").and_then(Value::as_f64).unwrap_or(1.0)
@@ -227,6 +232,12 @@ pub fn to_table(envs: &[EnvThroughput], boundary_ns: f64, split: Option<&EpochSp
             out.push_str(&format!("  GAE              {:>8.4} s  {:>5.1}%\n", g, pct(g)));
         }
         out.push_str(&format!("  update           {:>8.4} s  {:>5.1}%\n", s.update_s, pct(s.update_s)));
+        if let Some(a) = s.grad_all_reduce_s.filter(|&a| a > 0.0) {
+            out.push_str(&format!(
+                "    of which gradient all-reduce {a:.4} s ({:.1}% of the update)\n",
+                100.0 * a / s.update_s
+            ));
+        }
         let other = s.epoch_s - s.env_step_s - s.inference_s - s.gae_s.unwrap_or(0.0) - s.update_s;
         out.push_str(&format!("  other            {:>8.4} s  {:>5.1}%\n", other, pct(other)));
     }

@@ -219,6 +219,8 @@ fn execute(mode: Mode, opts: &RunOptions, doc: Value) -> Result<()> {
     install_ctrlc(Arc::clone(&stop));
     let runner = load_runner(opts, registry, doc, stop)?;
     match runner.run(mode, checkpoint.as_deref(), opts.sigma)? {
+        // Across processes rank 0 alone reports (and holds the run folder).
+        Outcome::Trained { .. } if !runner.is_leader() => {}
         Outcome::Trained { summary, run_dir, .. } => {
             let how = if summary.interrupted { "interrupted" } else { "finished" };
             println!(

@@ -43,7 +43,7 @@ pub enum Outcome {
 }
 
 /// Multi-GPU placement read from torchrun's variables.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Rank {
     /// `LOCAL_RANK`.
     pub local: u64,
@@ -51,7 +51,37 @@ pub struct Rank {
     pub global: u64,
     /// `WORLD_SIZE`.
     pub world_size: u64,
+    /// `MASTER_ADDR` and `MASTER_PORT`: rank 0's rendezvous address (required with more than one rank).
+    pub master: Option<(String, u16)>,
+    /// `TORCHELASTIC_USE_AGENT_STORE=True`: torchrun's agent serves the store at that address.
+    pub agent_store: bool,
+    /// `TORCHELASTIC_RESTART_COUNT`: which attempt of the group this is.
+    pub restart_count: u64,
 }
+
+impl Rank {
+    /// Whether this process writes the run folder, TensorBoard and checkpoints (rl_games: rank 0).
+    pub fn is_leader(&self) -> bool {
+        self.global == 0
+    }
+
+    /// The placement the algorithm joins its process group with (`params.config.process_group`).
+    fn process_group(&self) -> Option<Value> {
+        let (addr, port) = self.master.as_ref().filter(|_| self.world_size > 1)?;
+        Some(serde_json::json!({
+            "rank": self.global,
+            "local_rank": self.local,
+            "world_size": self.world_size,
+            "master_addr": addr,
+            "master_port": port,
+            "agent_store": self.agent_store,
+            "restart_count": self.restart_count,
+        }))
+    }
+}
+
+/// The host-resolved key carrying the rank placement to the algorithm (never set by users).
+pub const PROCESS_GROUP_KEY: &str = "params.config.process_group";
 
 /// A loaded config, ready to run.
 pub struct Runner<'p> {
@@ -71,8 +101,11 @@ impl<'p> Runner<'p> {
     /// rl_games' `load_config`: seed, multi-GPU rank, torch threads, device.
     pub fn load(registry: Registry<'p>, mut doc: Value, stop: Arc<AtomicBool>) -> Result<Self> {
         let multi_gpu = config::opt_bool(&doc, "params.config.multi_gpu")?.unwrap_or(false);
-        let rank = multi_gpu.then(read_rank);
-        if let Some(r) = rank {
+        if config::get(&doc, PROCESS_GROUP_KEY).is_some() {
+            bail!("config key {PROCESS_GROUP_KEY} is set by rlhost from torchrun's RANK, LOCAL_RANK, WORLD_SIZE, MASTER_ADDR and MASTER_PORT; remove it from the config");
+        }
+        let rank = if multi_gpu { Some(read_rank()?) } else { None };
+        if let Some(r) = &rank {
             println!("global_rank = {} local_rank = {} world_size = {}", r.global, r.local, r.world_size);
         }
         let seed = match config::opt_i64(&doc, "params.seed")? {
@@ -83,16 +116,16 @@ impl<'p> Runner<'p> {
             }
         };
         // The rank offset is applied once, to the seed everything else derives from.
-        let seed = seed + rank.map_or(0, |r| r.global);
+        let seed = seed + rank.as_ref().map_or(0, |r| r.global);
         println!("self.seed = {seed}");
         config::set(&mut doc, "params.seed", Value::from(seed))?;
         rlhost_sdk::tensor::seed_libtorch(seed);
         for key in ["params.env.clip_observations", "params.env.clip_actions"] {
             positive_finite(&doc, key)?;
         }
-        set_threads(&doc, rank.map_or(1, |r| r.world_size.max(1)))?;
+        set_threads(&doc, rank.as_ref().map_or(1, |r| r.world_size.max(1)))?;
         resolve_num_actors(&mut doc)?;
-        let device = resolve_device(&doc, rank)?;
+        let device = resolve_device(&doc, rank.as_ref())?;
         config::set(&mut doc, "params.config.device", Value::from(device_name(device)))?;
         Ok(Runner {
             registry,
@@ -151,29 +184,39 @@ impl<'p> Runner<'p> {
         let train_dir = config::get(&self.doc, "params.config.train_dir").and_then(Value::as_str).unwrap_or("runs");
         let full_name = config::get(&self.doc, "params.config.full_experiment_name").and_then(Value::as_str);
         let experiment = RunDir::experiment_name(name, full_name);
+        let mut observer = None;
+        if !self.is_leader() {
+            // rl_games: only rank 0 writes (run folder, TensorBoard, checkpoints).
+            let root = Path::new(train_dir).join(&experiment);
+            return self.train_in(None, &root, &mut observer, checkpoint, sigma);
+        }
         let run_dir = RunDir::open(Path::new(train_dir), &experiment, checkpoint.is_some())?;
         if let Some(note) = run_dir.remove_stale_temp_files() {
             eprintln!("note: {note}");
         }
-        let mut observer = None;
-        let result = self.train_in(&run_dir, &mut observer, checkpoint, sigma);
+        let result = self.train_in(Some(&run_dir), &run_dir.root, &mut observer, checkpoint, sigma);
         if result.is_err() && !observer.is_some_and(|o: Arc<HostObserver>| o.wrote_data()) {
             run_dir.remove_if_unused();
         }
         result
     }
 
-    /// Trains in `run_dir`, leaving the observer in `slot` so a failure can tell what was written.
+    /// Trains in `run_dir` (at `root`; `None` on ranks other than 0, which write nothing), leaving
+    /// the observer in `slot` so a failure can tell what was written.
     fn train_in(
         &self,
-        run_dir: &RunDir,
+        run_dir: Option<&RunDir>,
+        root: &Path,
         slot: &mut Option<Arc<HostObserver>>,
         checkpoint: Option<&Path>,
         sigma: Option<f32>,
     ) -> Result<Outcome> {
-        run_dir.write_params(&self.doc)?;
-        let summaries = run_dir.summaries();
-        let observer = HostObserver::new(Some(&summaries), Arc::clone(&self.stop), self.show_progress)?;
+        if let Some(run_dir) = run_dir {
+            run_dir.write_params(&self.doc)?;
+        }
+        let summaries = run_dir.map(RunDir::summaries);
+        let show_progress = self.show_progress && run_dir.is_some();
+        let observer = HostObserver::new(summaries.as_deref(), Arc::clone(&self.stop), show_progress)?;
         *slot = Some(Arc::clone(&observer));
         if let Some(listener) = &self.epoch_listener {
             observer.set_epoch_listener(Arc::clone(listener));
@@ -184,7 +227,7 @@ impl<'p> Runner<'p> {
             params_json: self.params_json()?.into(),
             env,
             observer: observer.handle(),
-            run_dir: run_dir.root.to_string_lossy().into_owned().into(),
+            run_dir: root.to_string_lossy().into_owned().into(),
             device: dl_device(self.device),
             seed: self.seed,
         };
@@ -201,7 +244,7 @@ impl<'p> Runner<'p> {
         drop(agent);
         observer.finish();
         let summary = result?;
-        Ok(Outcome::Trained { summary, run_dir: run_dir.root.clone(), scalars: observer.scalar_series(), phase_times })
+        Ok(Outcome::Trained { summary, run_dir: root.to_path_buf(), scalars: observer.scalar_series(), phase_times })
     }
 
     fn run_play(&self, checkpoint: Option<&Path>, sigma: Option<f32>) -> Result<Outcome> {
@@ -249,8 +292,20 @@ impl<'p> Runner<'p> {
         Ok(player)
     }
 
+    /// The `params` block for plugins, with the rank placement (`config.process_group`) when
+    /// training across processes.
     fn params_json(&self) -> Result<String> {
-        Ok(serde_json::to_string(&self.doc["params"])?)
+        let mut params = self.doc.clone();
+        if let Some(group) = self.rank.as_ref().and_then(Rank::process_group) {
+            config::set(&mut params, PROCESS_GROUP_KEY, group)?;
+        }
+        Ok(serde_json::to_string(&params["params"])?)
+    }
+
+    /// Whether this process writes the run folder, TensorBoard and checkpoints (rank 0, or a
+    /// single-process run).
+    pub fn is_leader(&self) -> bool {
+        self.rank.as_ref().is_none_or(Rank::is_leader)
     }
 
     /// Builds the environment named by `config.env_name`, wrapped for the agent's device.
@@ -288,7 +343,7 @@ impl<'p> Runner<'p> {
             Some(v) => {
                 v.as_u64()
                     .ok_or_else(|| anyhow!("config key {env_config_path}.seed: expected a non-negative integer"))?
-                    + self.rank.map_or(0, |r| r.global)
+                    + self.rank.as_ref().map_or(0, |r| r.global)
             }
             None => self.seed,
         };
@@ -344,9 +399,35 @@ fn report_sigma(outcome: SigmaOverride_NE, observer: &HostObserver) {
     }
 }
 
-fn read_rank() -> Rank {
-    let var = |k: &str, default: u64| std::env::var(k).ok().and_then(|v| v.parse().ok()).unwrap_or(default);
-    Rank { local: var("LOCAL_RANK", 0), global: var("RANK", 0), world_size: var("WORLD_SIZE", 1) }
+/// torchrun's variables (rl_games' defaults: rank 0 of 1); with more than one rank, the rendezvous
+/// address must be set and the rank inside the world.
+fn read_rank() -> Result<Rank> {
+    let var = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
+    let number = |k: &str, default: u64| -> Result<u64> {
+        match var(k) {
+            None => Ok(default),
+            Some(v) => {
+                v.trim().parse().map_err(|_| anyhow!("environment variable {k}={v:?}: expected a non-negative integer"))
+            }
+        }
+    };
+    let (local, global, world_size) = (number("LOCAL_RANK", 0)?, number("RANK", 0)?, number("WORLD_SIZE", 1)?);
+    if world_size == 0 || global >= world_size {
+        bail!("environment variables RANK={global} and WORLD_SIZE={world_size}: the rank must be below the world size");
+    }
+    let master = match (var("MASTER_ADDR"), var("MASTER_PORT")) {
+        (Some(addr), Some(port)) => Some((
+            addr,
+            port.trim().parse().map_err(|_| anyhow!("environment variable MASTER_PORT={port:?}: expected a TCP port"))?,
+        )),
+        _ if world_size > 1 => bail!(
+            "params.config.multi_gpu with WORLD_SIZE={world_size} needs MASTER_ADDR and MASTER_PORT (launch with torchrun)"
+        ),
+        _ => None,
+    };
+    let agent_store = var("TORCHELASTIC_USE_AGENT_STORE").as_deref() == Some("True");
+    let restart_count = number("TORCHELASTIC_RESTART_COUNT", 0)?;
+    Ok(Rank { local, global, world_size, master, agent_store, restart_count })
 }
 
 /// The most intra-op threads `torch_threads` may ask for, whatever the core count.
@@ -397,7 +478,7 @@ fn set_threads(doc: &Value, world_size: u64) -> Result<()> {
 }
 
 /// `config.device`, defaulting to `cuda:<LOCAL_RANK>` when CUDA is there and to the CPU otherwise.
-fn resolve_device(doc: &Value, rank: Option<Rank>) -> Result<Device> {
+fn resolve_device(doc: &Value, rank: Option<&Rank>) -> Result<Device> {
     let device = match config::get(doc, "params.config.device") {
         Some(Value::String(text)) => parse_device(text).map_err(|e| anyhow!("config key params.config.device: {e}"))?,
         None | Some(Value::Null) if tch::Cuda::is_available() => Device::Cuda(rank.map_or(0, |r| r.local as usize)),

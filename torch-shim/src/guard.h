@@ -21,6 +21,7 @@ constexpr int32_t kTorchError = 1;
 constexpr int32_t kInvalidArgument = 2;
 constexpr int32_t kCudaUnavailable = 3;
 constexpr int32_t kUnknownError = 4;
+constexpr int32_t kDistributed = 5;  // c10d.cpp: a peer gone, a timeout, a refused connection
 
 struct ShimError : std::runtime_error {
   int32_t code;

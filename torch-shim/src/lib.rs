@@ -3,7 +3,9 @@
 //! * the default CPU / CUDA generator's state, to save and restore ([`generator_state`],
 //!   [`set_generator_state`]), so a checkpoint resumes in constant time instead of replaying draws;
 //! * DLPack export and import ([`to_dlpack`], [`from_dlpack`]) for zero-copy exchange;
-//! * fused activation kernels for the fast arithmetic mode ([`fused_elu`], `src/fused.cpp`).
+//! * fused activation kernels for the fast arithmetic mode ([`fused_elu`], `src/fused.cpp`);
+//! * c10d collectives ([`ProcessGroup`]: TCPStore rendezvous, Gloo broadcast, all-reduce and
+//!   barrier, each bounded by a timeout) for data-parallel training across processes.
 //!
 //! Every C++ entry point catches all exceptions and returns an error code plus message, which
 //! arrive here as [`ShimError`].
@@ -14,7 +16,9 @@ use std::fmt;
 use tch::{Device, Tensor};
 use torch_sys::C_tensor;
 
+pub mod c10d;
 pub mod dlpack;
+pub use c10d::{GroupOptions, ProcessGroup, ReduceOp};
 pub use dlpack::{
     DLDataType, DLDataTypeCode, DLDevice, DLDeviceType, DLManagedTensor, DLManagedTensorVersioned, DLPackVersion,
     DLTensor,
@@ -67,6 +71,8 @@ pub enum ShimErrorKind {
     CudaUnavailable,
     /// A C++ exception that is not a `std::exception`, or an unknown error code.
     Unknown,
+    /// A c10d rendezvous or collective failed: a rank is gone, unreachable or too slow (timeout).
+    Distributed,
 }
 
 /// An error reported by the C++ shim: its kind and libtorch's (or the shim's) message.
@@ -107,6 +113,7 @@ fn check(rc: i32, err: *mut c_char) -> Result<(), ShimError> {
         1 => ShimErrorKind::Torch,
         2 => ShimErrorKind::InvalidArgument,
         3 => ShimErrorKind::CudaUnavailable,
+        5 => ShimErrorKind::Distributed,
         _ => ShimErrorKind::Unknown,
     };
     Err(ShimError { kind, message: if message.is_empty() { format!("error code {rc}") } else { message } })

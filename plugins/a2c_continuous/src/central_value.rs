@@ -57,6 +57,8 @@ pub struct CentralValueTrain {
     pub epoch: u64,
     /// Frames trained on (rl_games' `frame`).
     pub frame: u64,
+    /// The process group when training across processes (gradients are averaged as the policy's).
+    pub dist: Option<crate::distributed::Distributed>,
 }
 
 impl CentralValueTrain {
@@ -73,6 +75,7 @@ impl CentralValueTrain {
             model,
             epoch: 0,
             frame: 0,
+            dist: None,
         }
     }
 
@@ -92,7 +95,7 @@ impl CentralValueTrain {
             for mini_epoch in 0..self.cfg.mini_epochs {
                 for i in 0..num_minibatches {
                     // rl_games sums `loss.item()`: one float per minibatch, added in float64.
-                    loss_sum += self.train_minibatch(batch, i * m, m).ok_or_else(|| {
+                    loss_sum += self.train_minibatch(batch, i * m, m)?.ok_or_else(|| {
                         PluginError::new(
                             ErrorKind::NonFinite,
                             format!(
@@ -115,21 +118,24 @@ impl CentralValueTrain {
 
     /// `train_critic` / `calc_gradients` on rows `[start, start + len)`: one Adam step. Returns
     /// the loss, or `None` (and no step) when it is not finite.
-    fn train_minibatch(&mut self, batch: &CriticBatch<'_>, start: i64, len: i64) -> Option<f64> {
+    fn train_minibatch(&mut self, batch: &CriticBatch<'_>, start: i64, len: i64) -> Result<Option<f64>, PluginError> {
         let rows = |t: &Tensor| t.narrow(0, start, len);
         let values = self.model.forward_train(&rows(batch.states));
         let (old, returns) = (rows(batch.old_values), rows(batch.returns));
         let loss = critic_loss(&old, &values, &returns, self.cfg.e_clip, self.cfg.clip_value).mean(Kind::Float);
         let value = loss.double_value(&[]);
         if !value.is_finite() {
-            return None;
+            return Ok(None);
         }
         self.adam.zero_grad();
         loss.backward();
+        if let Some(d) = &self.dist {
+            d.average_gradients(&self.adam.params)?;
+        }
         if self.cfg.truncate_grads {
             self.adam.clip_grad_norm(self.cfg.grad_norm);
         }
         self.adam.step();
-        Some(value)
+        Ok(Some(value))
     }
 }

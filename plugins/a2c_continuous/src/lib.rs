@@ -12,6 +12,7 @@
 //! - [`central_value`]: rl_games' asymmetric critic on the env's `states`, trained before the
 //!   policy each epoch (§4.17).
 //! - [`diagnostics`]: rl_games' `use_diagnostics` scalars (§7.3).
+//! - [`distributed`]: data-parallel training across processes (`multi_gpu`, c10d through the shim).
 //! - [`meters`]: episode statistics (§4.13); [`nonfinite`]: where a NaN came from.
 //! - [`agent`]: the epoch loop, logging, checkpoint triggers, save/restore.
 //!
@@ -24,6 +25,7 @@ pub mod agent;
 pub mod central_value;
 pub mod config;
 pub mod diagnostics;
+pub mod distributed;
 pub mod gae;
 pub mod losses;
 pub mod meters;

@@ -3,6 +3,7 @@
 use crate::adam::Adam;
 use crate::config::{PpoConfig, ScheduleType};
 use crate::diagnostics::{Diagnostics, DiagnosticsStats};
+use crate::distributed::Distributed;
 use crate::losses::{actor_loss, bound_loss, critic_loss, policy_kl};
 use crate::rollout::Rollout;
 use crate::schedule::Scheduler;
@@ -104,6 +105,16 @@ pub struct Trainer {
     pub adam: Adam,
     pub scheduler: Scheduler,
     pub entropy_coef: f64,
+    /// The process group when training across processes (`multi_gpu`).
+    pub dist: Option<Distributed>,
+}
+
+/// Why a minibatch step failed.
+enum StepError {
+    /// The named quantity was not finite.
+    NonFinite(&'static str),
+    /// A collective with the other ranks failed.
+    Peer(PluginError),
 }
 
 /// Loss terms of one minibatch (scalars, still on the device).
@@ -134,25 +145,28 @@ impl Trainer {
             let mut kls = Vec::new();
             for i in 0..cfg.num_minibatches() {
                 last_lr = self.adam.lr;
-                let losses = self.train_minibatch(model, batch, i * m, m, cfg, diagnostics.as_mut()).map_err(|what| {
-                    PluginError::new(
-                        ErrorKind::NonFinite,
-                        format!(
-                            "non-finite {what} at epoch {epoch} (mini-epoch {}, minibatch {}); training stopped, the last checkpoint on disk is kept",
-                            mini_epoch + 1,
-                            i + 1
+                let mut losses =
+                    self.train_minibatch(model, batch, i * m, m, cfg, diagnostics.as_mut()).map_err(|e| match e {
+                        StepError::NonFinite(what) => PluginError::new(
+                            ErrorKind::NonFinite,
+                            format!(
+                                "non-finite {what} at epoch {epoch} (mini-epoch {}, minibatch {}); training stopped, the last checkpoint on disk is kept",
+                                mini_epoch + 1,
+                                i + 1
+                            ),
                         ),
-                    )
-                })?;
+                        StepError::Peer(e) => e,
+                    })?;
                 if cfg.schedule_type == ScheduleType::PerMinibatch {
-                    self.schedule(epoch, frame, losses.kl.double_value(&[]));
+                    losses.kl = self.ranks_mean(losses.kl)?;
+                    self.schedule(epoch, frame, losses.kl.double_value(&[]))?;
                 }
                 kls.push(losses.kl.shallow_clone());
                 all.push(losses);
             }
-            let mean_kl = Tensor::stack(&kls, 0).mean(Kind::Float);
+            let mean_kl = self.ranks_mean(Tensor::stack(&kls, 0).mean(Kind::Float))?;
             if cfg.schedule_type == ScheduleType::Standard {
-                self.schedule(epoch, frame, mean_kl.double_value(&[]));
+                self.schedule(epoch, frame, mean_kl.double_value(&[]))?;
             }
             // ScheduleType::StandardEpoch: never updates the LR (quirk 7).
             mini_epoch_kls.push(mean_kl);
@@ -188,10 +202,25 @@ impl Trainer {
         })
     }
 
-    fn schedule(&mut self, epoch: u64, frame: u64, kl: f64) {
-        let (lr, entropy_coef) = self.scheduler.update(self.adam.lr, self.entropy_coef, epoch, frame, kl);
+    /// The scheduler's step; across processes rank 0's rate (and entropy coefficient) is every
+    /// rank's, as rl_games' `update_lr` broadcasts it.
+    fn schedule(&mut self, epoch: u64, frame: u64, kl: f64) -> Result<(), PluginError> {
+        let (mut lr, mut entropy_coef) = self.scheduler.update(self.adam.lr, self.entropy_coef, epoch, frame, kl);
+        if let Some(d) = &self.dist {
+            let leader = d.broadcast_values("broadcast of the learning rate", &[lr, entropy_coef])?;
+            (lr, entropy_coef) = (leader[0], leader[1]);
+        }
         self.adam.lr = lr;
         self.entropy_coef = entropy_coef;
+        Ok(())
+    }
+
+    /// The KL averaged over the ranks (rl_games' `all_reduce(av_kls) / world_size`).
+    fn ranks_mean(&self, kl: Tensor) -> Result<Tensor, PluginError> {
+        match &self.dist {
+            Some(d) => d.average(&kl),
+            None => Ok(kl),
+        }
     }
 
     /// One gradient step on rows `[start, start + len)` (`train_actor_critic`, §4.8–4.9).
@@ -204,7 +233,7 @@ impl Trainer {
         len: i64,
         cfg: &PpoConfig,
         diagnostics: Option<&mut Diagnostics>,
-    ) -> Result<MinibatchLosses, &'static str> {
+    ) -> Result<MinibatchLosses, StepError> {
         let rows = |t: &Tensor| t.narrow(0, start, len);
         let out = model.forward_train(&rows(&batch.obs));
         let neglogp = neglogp(&rows(&batch.actions), &out.mu, &out.sigma, &out.log_sigma);
@@ -232,11 +261,14 @@ impl Trainer {
         // The extra 0.5 on the critic term is rl_games' (quirk 6).
         let loss = &a_loss + &c_loss * (0.5 * cfg.critic_coef) - &entropy * self.entropy_coef + &b_loss * bounds_coef;
         if !loss.double_value(&[]).is_finite() {
-            return Err("loss");
+            return Err(StepError::NonFinite("loss"));
         }
 
         self.adam.zero_grad();
         loss.backward();
+        if let Some(d) = &self.dist {
+            d.average_gradients(&self.adam.params).map_err(StepError::Peer)?;
+        }
         if cfg.truncate_grads {
             self.adam.clip_grad_norm(cfg.grad_norm);
         }

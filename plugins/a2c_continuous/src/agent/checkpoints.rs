@@ -54,6 +54,9 @@ impl PpoAgent {
     }
 
     pub(super) fn save_announced(&mut self, path: &Path) -> Result<(), PluginError> {
+        if !self.is_leader() {
+            return Ok(()); // rl_games: rank 0 alone saves.
+        }
         self.say(&format!("=> saving checkpoint '{}'", path.display()));
         self.save_checkpoint(path)
     }

@@ -9,20 +9,24 @@ use std::time::Instant;
 
 impl PpoAgent {
     pub(super) fn train_loop(&mut self) -> Result<TrainSummary, PluginError> {
+        self.take_leaders_state()?;
         if self.needs_reset {
             self.rollout.reset(&mut self.env)?;
             self.needs_reset = false;
         }
         loop {
-            if self.observer.should_stop() {
+            if self.any_rank_interrupted(self.observer.should_stop())? {
                 let path = self.nn_dir.join(names::interrupted(&self.cfg.name, self.epoch));
                 self.save_announced(&path)?;
                 return Ok(self.summary(true));
             }
             self.epoch += 1;
             let stats = self.train_epoch()?;
-            self.log_epoch(&stats);
-            if self.checkpoints_and_stop()? {
+            if self.is_leader() {
+                self.log_epoch(&stats);
+            }
+            let should_exit = self.checkpoints_and_stop()?;
+            if self.leaders_stop_decision(should_exit)? {
                 return Ok(self.summary(false));
             }
         }
@@ -67,7 +71,8 @@ impl PpoAgent {
         let update = self.trainer.train_epoch(&mut self.model, &mut batch, &self.cfg, self.epoch, self.frame)?;
         let update_time = update_start.elapsed().as_secs_f64();
 
-        self.frame += self.cfg.batch_size() as u64;
+        self.synchronise_epoch()?;
+        self.frame += self.frames_per_epoch();
         let epoch_time = epoch_start.elapsed().as_secs_f64();
 
         let p = &mut self.phase_times;

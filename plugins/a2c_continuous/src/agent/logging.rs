@@ -8,7 +8,7 @@ use rlhost_sdk::api::{EpochProgress, Scalar};
 impl PpoAgent {
     /// Console line (§7.1), TensorBoard scalars (§7.2) and the host's epoch progress.
     pub(super) fn log_epoch(&self, s: &EpochStats) {
-        let b = self.cfg.batch_size() as f64;
+        let b = self.frames_per_epoch() as f64;
         let fps_step = b / s.step_time.max(1e-9);
         let fps_step_inference = b / s.play_time.max(1e-9);
         let fps_total = b / s.epoch_time.max(1e-9);

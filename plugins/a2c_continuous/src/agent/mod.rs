@@ -8,11 +8,13 @@
 mod checkpoints;
 mod epoch;
 mod logging;
+mod multi_gpu;
 pub mod rng;
 
 use crate::adam::Adam;
 use crate::central_value::CentralValueTrain;
 use crate::config::{Params, PpoConfig};
+use crate::distributed::{Distributed, DistributedConfig};
 use crate::meters::EpisodeMeters;
 use crate::rollout::Rollout;
 use crate::schedule::Scheduler;
@@ -45,6 +47,8 @@ pub struct PhaseTimes {
     pub total: f64,
     /// Epochs these times cover.
     pub epochs: u64,
+    /// Inside the gradient all-reduces across processes (part of `update`; 0 on one process).
+    pub grad_all_reduce: f64,
 }
 
 /// rl_games' continuous PPO agent.
@@ -70,6 +74,10 @@ pub struct PpoAgent {
     /// Whether the environment must be reset before the next rollout (no valid carry).
     needs_reset: bool,
     phase_times: PhaseTimes,
+    /// The process group when training across processes (`multi_gpu`).
+    dist: Option<Distributed>,
+    /// `multi_gpu_check_sync`: compare every rank's state with rank 0's after each epoch.
+    multi_gpu_check_sync: bool,
 }
 
 fn config_error(message: String) -> PluginError {
@@ -84,7 +92,16 @@ impl PpoAgent {
         let AlgoArgs { params_json, env, observer, run_dir, device, seed: _ } = args;
         let device = tch_device(device)?;
         let mut warnings = Vec::new();
-        let params = Params::parse_on(params_json.as_str(), device, &mut |w| warnings.push(w))?;
+        let mut params = Params::parse_on(params_json.as_str(), device, &mut |w| warnings.push(w))?;
+        let dist_cfg = DistributedConfig::parse(
+            &rlhost_model::section::Section::new("params", &params.raw)?
+                .section("config", "params.config")?
+                .unwrap_or(rlhost_model::section::Section::empty("params.config")),
+        )?;
+        // The host's placement describes this launch, not the run: checkpoints do not keep it.
+        if let Some(config) = params.raw.get_mut("config").and_then(|c| c.as_object_mut()) {
+            config.remove("process_group");
+        }
         for w in &warnings {
             observer.message(w.as_str().into());
         }
@@ -160,7 +177,13 @@ impl PpoAgent {
         };
         let adam = Adam::new(model.net.named_parameters(), cfg.learning_rate, cfg.weight_decay);
         let scheduler = Scheduler::new(cfg.lr_schedule.clone(), cfg.learning_rate, cfg.entropy_coef);
-        let trainer = Trainer { adam, scheduler, entropy_coef: cfg.entropy_coef };
+        // Joined last: the other ranks wait here at most `multi_gpu_timeout` for this one.
+        let dist = Distributed::join(&dist_cfg)?;
+        let mut critic = critic;
+        if let Some(c) = critic.as_mut() {
+            c.dist = dist.clone();
+        }
+        let trainer = Trainer { adam, scheduler, entropy_coef: cfg.entropy_coef, dist: dist.clone() };
         let rollout = Rollout::new(&env, cfg.horizon_length, device, critic.is_some())?;
         let agent = PpoAgent {
             nn_dir: Path::new(run_dir.as_str()).join("nn"),
@@ -182,12 +205,17 @@ impl PpoAgent {
             best_reward: f64::NEG_INFINITY,
             needs_reset: true,
             phase_times: PhaseTimes::default(),
+            dist,
+            multi_gpu_check_sync: dist_cfg.check_sync,
         };
         Ok(agent)
     }
 
+    /// A console line; across processes rank 0 alone prints (rl_games' `print_stats` off elsewhere).
     fn say(&self, text: &str) {
-        self.observer.message(text.into());
+        if self.is_leader() {
+            self.observer.message(text.into());
+        }
     }
 
     /// Epochs finished so far.
@@ -289,6 +317,7 @@ impl NativeAgent for PpoAgent {
             ("update", p.update),
             ("total", p.total),
             ("epochs", p.epochs as f64),
+            ("grad_all_reduce", p.grad_all_reduce),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_string(), v))

@@ -319,7 +319,6 @@ impl PpoConfig {
             out.check(config, "mixed_precision", "bf16 mixed precision on a CUDA device");
         }
         out.check(config, "normalize_rms_advantage", "the EMA advantage normaliser");
-        out.check(config, "multi_gpu", "multi-GPU training");
         out.check(config, "self_play_config", "self-play");
         out.check(config, "population_based_training", "population-based training");
         out.check(config, "stop_fn", "a custom stop function");

@@ -1,0 +1,98 @@
+//! c10d through the shim: two ranks on two threads of this process, Gloo over loopback.
+use rlhost_torch_shim::{GroupOptions, ProcessGroup, ReduceOp, ShimErrorKind};
+use std::net::TcpListener;
+use std::time::Duration;
+use tch::{Kind, Tensor};
+
+/// A port nobody listens on (the OS's choice, released for the store to bind).
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn options(port: u16, rank: u32, world_size: u32, timeout: Duration) -> GroupOptions {
+    GroupOptions {
+        master_addr: "127.0.0.1".into(),
+        master_port: port,
+        rank,
+        world_size,
+        timeout,
+        rank0_hosts_store: true,
+        store_prefix: "test".into(),
+    }
+}
+
+/// Runs `body(group)` on ranks 0 and 1 at once and returns their results by rank.
+fn on_two_ranks<T: Send + 'static>(body: fn(ProcessGroup) -> T) -> Vec<T> {
+    let port = free_port();
+    let handles: Vec<_> = (0..2)
+        .map(|rank| {
+            std::thread::spawn(move || {
+                body(ProcessGroup::new(&options(port, rank, 2, Duration::from_secs(30))).unwrap())
+            })
+        })
+        .collect();
+    handles.into_iter().map(|h| h.join().unwrap()).collect()
+}
+
+#[test]
+fn all_reduce_sums_and_averages_across_ranks() {
+    let results = on_two_ranks(|mut pg| {
+        let r = pg.rank() as f32;
+        let mut sum = Tensor::from_slice(&[1.0f32 + r, 10.0 * r]);
+        pg.all_reduce(&mut sum, ReduceOp::Sum).unwrap();
+        let mut avg = Tensor::from_slice(&[1.0f32 + r, 10.0 * r]);
+        pg.all_reduce(&mut avg, ReduceOp::Avg).unwrap();
+        (Vec::<f32>::try_from(&sum).unwrap(), Vec::<f32>::try_from(&avg).unwrap())
+    });
+    for (sum, avg) in results {
+        assert_eq!(sum, [3.0, 10.0]);
+        assert_eq!(avg, [1.5, 5.0]);
+    }
+}
+
+#[test]
+fn broadcast_copies_the_roots_tensor_including_strided_views() {
+    let results = on_two_ranks(|mut pg| {
+        let mut t = Tensor::full([2, 3], pg.rank() as f64 + 7.0, (Kind::Float, tch::Device::Cpu));
+        pg.broadcast(&mut t, 1).unwrap();
+        // A transposed view is not contiguous: the shim stages it and writes it back.
+        let base = Tensor::full([3, 2], pg.rank() as f64, (Kind::Float, tch::Device::Cpu));
+        let mut view = base.transpose(0, 1);
+        pg.broadcast(&mut view, 0).unwrap();
+        pg.barrier().unwrap();
+        (Vec::<f32>::try_from(t.flatten(0, -1)).unwrap(), Vec::<f32>::try_from(view.flatten(0, -1)).unwrap())
+    });
+    for (t, view) in results {
+        assert_eq!(t, [8.0; 6]);
+        assert_eq!(view, [0.0; 6]);
+    }
+}
+
+#[test]
+fn a_rank_that_never_arrives_is_an_error_not_a_hang() {
+    let e = ProcessGroup::new(&options(free_port(), 0, 2, Duration::from_millis(1500))).unwrap_err();
+    assert_eq!(e.kind, ShimErrorKind::Distributed, "{e}");
+    assert!(!e.message.contains('\n'), "one line: {e}");
+}
+
+#[test]
+fn a_peer_that_leaves_makes_the_next_collective_fail() {
+    let results = on_two_ranks(|mut pg| {
+        pg.barrier().unwrap();
+        if pg.rank() == 1 {
+            drop(pg);
+            return None;
+        }
+        let mut t = Tensor::ones([4], (Kind::Float, tch::Device::Cpu));
+        Some(pg.all_reduce(&mut t, ReduceOp::Sum).unwrap_err())
+    });
+    let e = results[0].clone().unwrap();
+    assert_eq!(e.kind, ShimErrorKind::Distributed, "{e}");
+}
+
+#[test]
+fn bad_arguments_are_refused_before_connecting() {
+    let e = ProcessGroup::new(&options(free_port(), 2, 2, Duration::from_secs(1))).unwrap_err();
+    assert_eq!(e.kind, ShimErrorKind::InvalidArgument);
+    assert!(e.message.contains("rank 2 out of range"), "{e}");
+}
