@@ -13,6 +13,7 @@ numpy's, so the test starts each episode from these), plus the first episode's r
 observation. `plugins/mujoco/tests/gymnasium_agreement.rs` replays them.
 """
 
+import json
 import os
 import sys
 
@@ -23,11 +24,33 @@ import numpy as np
 STEPS = 1000
 SEED = 0
 OBS_EVERY = {"HalfCheetah-v5": 1, "Ant-v5": 2, "Hopper-v5": 1, "Walker2d-v5": 1, "Humanoid-v5": 25}
+# Non-default keyword arguments, checked the same way: file stem -> (task, kwargs); the plugin
+# reads the same kwargs as `env_config` (listed for the test in reference/variants.json).
+VARIANTS = {
+    "Ant-v5-kwargs": ("Ant-v5", {
+        "frame_skip": 4, "forward_reward_weight": 1.5, "ctrl_cost_weight": 0.3, "contact_cost_weight": 1e-3,
+        "healthy_reward": 0.5, "main_body": "torso", "healthy_z_range": [0.3, 0.9],
+        "contact_force_range": [-0.5, 0.5], "reset_noise_scale": 0.05,
+        "exclude_current_positions_from_observation": False, "include_cfrc_ext_in_observation": False,
+        "max_episode_steps": 300,
+    }),
+    "Hopper-v5-kwargs": ("Hopper-v5", {
+        "terminate_when_unhealthy": False, "healthy_state_range": [-50.0, 50.0], "healthy_z_range": [0.5, 2.0],
+        "healthy_angle_range": [-0.5, 0.5], "ctrl_cost_weight": 0.01, "max_episode_steps": 250,
+    }),
+    "Humanoid-v5-kwargs": ("Humanoid-v5", {
+        "include_cinert_in_observation": False, "include_cvel_in_observation": False,
+        "include_qfrc_actuator_in_observation": False, "contact_cost_range": [0.0, 5.0],
+        "contact_cost_weight": 1e-6, "healthy_z_range": [0.8, 2.5], "healthy_reward": 2.0,
+    }),
+}
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "plugins", "mujoco", "reference")
 
 
-def record(name: str, obs_every: int) -> dict:
-    env = gym.make(name)
+def record(name: str, obs_every: int, kwargs: dict | None = None) -> dict:
+    kwargs = dict(kwargs or {})
+    kwargs = {k: tuple(v) if isinstance(v, list) else v for k, v in kwargs.items()}
+    env = gym.make(name, **kwargs)
     data = env.unwrapped.data
     rng = np.random.default_rng(SEED)
     low, high = env.action_space.low, env.action_space.high
@@ -64,15 +87,21 @@ def record(name: str, obs_every: int) -> dict:
 def main() -> None:
     assert gym.__version__ == "1.4.0" and mujoco.__version__ == "3.17.0", (gym.__version__, mujoco.__version__)
     os.makedirs(OUT, exist_ok=True)
-    names = sys.argv[1:] or list(OBS_EVERY)
-    for name in names:
-        out = record(name, OBS_EVERY[name])
-        path = os.path.join(OUT, f"{name}.npz")
+    jobs = {name: (name, {}) for name in OBS_EVERY} | VARIANTS
+    for stem in sys.argv[1:] or list(jobs):
+        name, kwargs = jobs[stem]
+        out = record(name, OBS_EVERY[name], kwargs)
+        path = os.path.join(OUT, f"{stem}.npz")
         tmp = path + ".tmp.npz"
         np.savez_compressed(tmp, **out)
         os.replace(tmp, path)
         episodes = len(out["start_steps"])
-        print(f"{name}: {episodes} episodes, {int(out['truncated'].sum())} time-outs, {os.path.getsize(path) // 1024} KiB")
+        print(f"{stem}: {episodes} episodes, {int(out['truncated'].sum())} time-outs, {os.path.getsize(path) // 1024} KiB")
+    variants = {stem: {"env": name, "env_config": kwargs} for stem, (name, kwargs) in VARIANTS.items()}
+    with open(os.path.join(OUT, "variants.json.tmp"), "w") as f:
+        json.dump(variants, f, indent=1)
+        f.write("\n")
+    os.replace(os.path.join(OUT, "variants.json.tmp"), os.path.join(OUT, "variants.json"))
 
 
 if __name__ == "__main__":

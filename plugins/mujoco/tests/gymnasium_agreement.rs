@@ -5,9 +5,13 @@
 //! initial qpos/qvel (the plugin's own reset noise draws differ from numpy's), the recorded
 //! float32 actions are applied, and every step's reward, terminated and truncated flags, qpos
 //! and qvel, and the recorded observations must agree within 1e-5.
+//!
+//! `reference/variants.json` lists trajectories recorded with non-default keyword arguments;
+//! the plugin gets the same arguments as `env_config`.
 mod common;
 
 use common::{env, f32s, f64s, max_abs_diff, reference};
+use serde_json::Value;
 
 const TOL: f64 = 1e-5;
 
@@ -15,9 +19,10 @@ fn rows(values: &[f64], width: usize, row: usize) -> &[f64] {
     &values[row * width..(row + 1) * width]
 }
 
-fn check(name: &str) {
-    let r = reference(name);
-    let mut env = env(name, 1, 0, "{}");
+/// Replays `reference/<stem>.npz`, recorded from Gymnasium's `name` with `env_config` as kwargs.
+fn check_file(stem: &str, name: &str, env_config: &str) {
+    let r = reference(stem);
+    let mut env = env(name, 1, 0, env_config);
     let (nq, nv, nu, d) = (env.model().nq(), env.model().nv(), env.model().nu(), env.obs_dim());
     let actions = f32s(&r["actions"]);
     let rewards = f64s(&r["rewards"]);
@@ -65,7 +70,11 @@ fn check(name: &str) {
     }
     assert_eq!(obs_row, obs_steps.len(), "{name}: every recorded observation was compared");
     assert_eq!(episode + usize::from(terminated[steps - 1] == 0.0 && truncated[steps - 1] == 0.0), starts.len());
-    eprintln!("{name}: {steps} steps, {} episodes, largest difference {worst:e}", starts.len());
+    eprintln!("{stem}: {steps} steps, {} episodes, largest difference {worst:e}", starts.len());
+}
+
+fn check(name: &str) {
+    check_file(name, name, "{}");
 }
 
 #[test]
@@ -91,4 +100,15 @@ fn walker2d_matches_gymnasium() {
 #[test]
 fn humanoid_matches_gymnasium() {
     check("Humanoid-v5");
+}
+
+#[test]
+fn keyword_arguments_match_gymnasium() {
+    let path = format!("{}/reference/variants.json", env!("CARGO_MANIFEST_DIR"));
+    let variants: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let variants = variants.as_object().unwrap();
+    assert!(variants.len() >= 3, "{path}: expected the recorded variants");
+    for (stem, v) in variants {
+        check_file(stem, v["env"].as_str().unwrap(), &v["env_config"].to_string());
+    }
 }
