@@ -186,6 +186,11 @@ impl MujocoEnv {
         self.obs_dim
     }
 
+    /// Physics steps per environment step.
+    pub fn frame_skip(&self) -> u32 {
+        self.task.common().frame_skip
+    }
+
     /// The step limit in force.
     pub fn max_episode_steps(&self) -> u32 {
         self.max_steps

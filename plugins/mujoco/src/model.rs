@@ -233,17 +233,27 @@ impl Sim {
     /// Gymnasium's `do_simulation`: sets the controls, runs `frames` physics steps, then
     /// `mj_rnePostConstraint` (which fills `cfrc_ext`).
     pub fn simulate(&mut self, action: &[f32], frames: u32) {
+        self.set_ctrl(action);
+        self.step_physics(frames);
+        // SAFETY: live model and data.
+        unsafe { ffi::mj_rnePostConstraint(self.model.ptr, self.data) };
+    }
+
+    /// Sets the controls (`data.ctrl[:] = action`, float32 widened to float64).
+    pub fn set_ctrl(&mut self, action: &[f32]) {
         assert_eq!(action.len(), self.model.nu(), "action size");
-        // SAFETY: ctrl has nu entries; live model and data.
-        unsafe {
-            let ctrl = std::slice::from_raw_parts_mut(self.ptrs.ctrl, action.len());
-            for (c, &a) in ctrl.iter_mut().zip(action) {
-                *c = f64::from(a);
-            }
-            for _ in 0..frames {
-                ffi::mj_step(self.model.ptr, self.data);
-            }
-            ffi::mj_rnePostConstraint(self.model.ptr, self.data);
+        // SAFETY: ctrl has nu entries of the live data, which `&mut self` owns.
+        let ctrl = unsafe { std::slice::from_raw_parts_mut(self.ptrs.ctrl, action.len()) };
+        for (c, &a) in ctrl.iter_mut().zip(action) {
+            *c = f64::from(a);
+        }
+    }
+
+    /// `frames` calls of `mj_step` and nothing else (the benchmark's limit).
+    pub fn step_physics(&mut self, frames: u32) {
+        for _ in 0..frames {
+            // SAFETY: live model and data.
+            unsafe { ffi::mj_step(self.model.ptr, self.data) };
         }
     }
 }
