@@ -18,7 +18,20 @@ fn ant_config() -> String {
 
 fn train(dir: &Path, config: &str, iterations: &str) -> (i32, String, String) {
     std::fs::write(dir.join("config.yaml"), config).unwrap();
-    rlhost_in(dir, &["train", "--plugin-dir", ".", "--config", "config.yaml", "--experiment", "ant", "--max-iterations", iterations])
+    rlhost_in(
+        dir,
+        &[
+            "train",
+            "--plugin-dir",
+            ".",
+            "--config",
+            "config.yaml",
+            "--experiment",
+            "ant",
+            "--max-iterations",
+            iterations,
+        ],
+    )
 }
 
 #[test]

@@ -28,7 +28,10 @@ pub fn model_path(env: &str, xml_file: &str, config_dir: &str) -> Result<PathBuf
     if !path.is_file() {
         return Err(PluginError::new(
             ErrorKind::NotFound,
-            format!("{env}: MuJoCo model {} not found (Gymnasium 1.4.0's models come with scripts/setup.sh)", path.display()),
+            format!(
+                "{env}: MuJoCo model {} not found (Gymnasium 1.4.0's models come with scripts/setup.sh)",
+                path.display()
+            ),
         ));
     }
     Ok(path)

@@ -127,7 +127,9 @@ impl MujocoEnv {
                 .num_threads(num_threads)
                 .thread_name(|i| format!("mujoco-{i}"))
                 .build()
-                .map_err(|e| PluginError::new(ErrorKind::Env, format!("{name}: cannot start {num_threads} threads: {e}")))?;
+                .map_err(|e| {
+                    PluginError::new(ErrorKind::Env, format!("{name}: cannot start {num_threads} threads: {e}"))
+                })?;
             Some(pool)
         } else {
             None

@@ -25,11 +25,7 @@ pub const PLUGIN_KEYS: &[KeySpec] = &[
 
 /// The host-facing declarations of the plugin's keys and a task's own `keys`.
 pub fn declared_keys(keys: &[KeySpec]) -> Vec<ConfigKey> {
-    PLUGIN_KEYS
-        .iter()
-        .chain(keys)
-        .map(|&(name, ty)| ConfigKey::new(&format!("config.env_config.{name}"), ty))
-        .collect()
+    PLUGIN_KEYS.iter().chain(keys).map(|&(name, ty)| ConfigKey::new(&format!("config.env_config.{name}"), ty)).collect()
 }
 
 fn config_error(message: String) -> PluginError {

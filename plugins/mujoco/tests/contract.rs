@@ -16,14 +16,23 @@ fn error(name: &str, config: &str) -> (ErrorKind, String) {
 #[test]
 fn observation_sizes_are_gymnasiums() {
     // Gymnasium 1.4.0's observation_space shapes with the default kwargs.
-    for (name, dim, nu) in
-        [("Ant-v5", 105, 8), ("HalfCheetah-v5", 17, 6), ("Hopper-v5", 11, 3), ("Walker2d-v5", 17, 6), ("Humanoid-v5", 348, 17)]
-    {
+    for (name, dim, nu) in [
+        ("Ant-v5", 105, 8),
+        ("HalfCheetah-v5", 17, 6),
+        ("Hopper-v5", 11, 3),
+        ("Walker2d-v5", 17, 6),
+        ("Humanoid-v5", 348, 17),
+    ] {
         let e = env(name, 1, 0, "{}");
         assert_eq!((e.obs_dim(), e.model().nu()), (dim, nu), "{name}");
         assert_eq!(e.max_episode_steps(), 1000, "{name}");
     }
-    let e = env("Ant-v5", 1, 0, r#"{"include_cfrc_ext_in_observation": false, "exclude_current_positions_from_observation": false}"#);
+    let e = env(
+        "Ant-v5",
+        1,
+        0,
+        r#"{"include_cfrc_ext_in_observation": false, "exclude_current_positions_from_observation": false}"#,
+    );
     assert_eq!(e.obs_dim(), 29);
 }
 
@@ -137,7 +146,8 @@ fn plugin_boundary_carries_float32_observations_and_the_ctrl_range() {
         for (i, o) in expected.iter().enumerate() {
             assert_eq!(rewards[i], f64::from(o.reward as f32), "step {t} env {i}: reward");
         }
-        let want: Vec<f32> = (0..4).flat_map(|i| twin.observation(i).iter().map(|&x| x as f32).collect::<Vec<_>>()).collect();
+        let want: Vec<f32> =
+            (0..4).flat_map(|i| twin.observation(i).iter().map(|&x| x as f32).collect::<Vec<_>>()).collect();
         assert_eq!(f32s(out.obs(0)), want, "step {t}: observations");
     }
 }

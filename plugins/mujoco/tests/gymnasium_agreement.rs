@@ -56,7 +56,8 @@ fn check_file(stem: &str, name: &str, env_config: &str) {
             }
             continue;
         }
-        for (what, got, want) in [("qpos", env.qpos(0), rows(&qpos, nq, t)), ("qvel", env.qvel(0), rows(&qvel, nv, t))] {
+        for (what, got, want) in [("qpos", env.qpos(0), rows(&qpos, nq, t)), ("qvel", env.qvel(0), rows(&qvel, nv, t))]
+        {
             let diff = max_abs_diff(got, want);
             assert!(diff < TOL, "{name}: step {t}: {what} differs by {diff}");
             worst = worst.max(diff);
