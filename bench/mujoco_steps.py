@@ -10,9 +10,9 @@ threads (`--threads`; Gymnasium's `sync` vector env always uses one). The plugin
 come from `plugins/mujoco/examples/steps.rs` (built here with cargo if missing), which times the
 plugin's step and, on twin simulations kept in lock-step, only their `mj_step` calls.
 Gymnasium and envpool run in their own processes. The contenders alternate in short rounds
-(`--rounds`, `--seconds`) and the medians are reported, so a burst of outside load on a shared
+(`--rounds`, `--seconds`); the medians of the rates and of the per-round ratios are reported, so a burst of outside load on a shared
 machine hits all alike; only the ratios are meaningful across machines. Writes
-bench/results/mujoco_steps.json (`--json` to change).
+bench/results/mujoco_steps.json (`--json` to change); `--report FILE` prints a saved file's table.
 """
 
 import argparse
@@ -66,6 +66,32 @@ def has_envpool() -> bool:
     return subprocess.run([sys.executable, "-c", "import envpool"], capture_output=True).returncode == 0
 
 
+def round_ratios(rates: dict) -> dict:
+    """Per-round ratios of rlhost's rate to each other contender's, and their medians: the
+    contenders of one round ran back to back, so their ratio is steadier than a ratio of medians."""
+    out = {}
+    for other in ("envpool", "gymnasium", "limit"):
+        if rates.get(other):
+            ratios = [r / o for r, o in zip(rates["rlhost"], rates[other])]
+            out[other] = {"per_round": ratios, "median": statistics.median(ratios)}
+    return out
+
+
+def print_table(results: dict, envs: int, threads: int, rounds: int) -> None:
+    print()
+    print(f"env steps/s, N = {envs}, {threads} thread(s): medians of {rounds} alternating rounds;")
+    print("ratios: medians of the per-round ratios")
+    print("| task | rlhost plugin | envpool 1.2.5 | Gymnasium sync | limit (mj_step only) | rlhost / envpool | rlhost / Gymnasium | rlhost / limit |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    for task, res in results.items():
+        m, q = res["median_steps_per_s"], round_ratios(res["rounds"])
+        cell = lambda v, f: f.format(v) if v is not None else "-"
+        print(
+            f"| {task} | {m['rlhost']:.0f} | {cell(m.get('envpool'), '{:.0f}')} | {m['gymnasium']:.0f} | {m['limit']:.0f} | "
+            f"{cell(q.get('envpool', {}).get('median'), '{:.2f}')} | {q['gymnasium']['median']:.2f} | {q['limit']['median']:.2f} |"
+        )
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--tasks", nargs="+", default=["Ant-v5", "HalfCheetah-v5"])
@@ -74,7 +100,13 @@ def main() -> None:
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--seconds", type=float, default=3.0)
     p.add_argument("--json", default=os.path.join(ROOT, "bench", "results", "mujoco_steps.json"))
+    p.add_argument("--report", metavar="JSON", help="only print the table of a results file written earlier")
     a = p.parse_args()
+    if a.report:
+        with open(a.report) as f:
+            saved = json.load(f)
+        print_table(saved["results"], saved["envs"], saved["threads"], saved["rounds"])
+        return
     ensure_steps_binary()
     envpool_ok = has_envpool()
     if not envpool_ok:
@@ -92,21 +124,8 @@ def main() -> None:
                 rates["envpool"].append(run_json([sys.executable, "-c", PYTHON_BENCH, "envpool", *common])["steps_per_s"])
             print(f"{task} round {r + 1}/{a.rounds}: " + ", ".join(f"{k} {v[-1]:.0f}" for k, v in rates.items() if v), flush=True)
         med = {k: statistics.median(v) for k, v in rates.items() if v}
-        results[task] = {"median_steps_per_s": med, "rounds": rates}
-    print()
-    print(f"env steps/s, N = {a.envs}, {a.threads} thread(s), median of {a.rounds} alternating rounds")
-    print("| task | rlhost plugin | envpool 1.2.5 | Gymnasium sync | limit (mj_step only) | rlhost / envpool | rlhost / Gymnasium | rlhost / limit |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|")
-    for task, res in results.items():
-        m = res["median_steps_per_s"]
-        ep = m.get("envpool")
-        print(
-            f"| {task} | {m['rlhost']:.0f} | {ep:.0f} | {m['gymnasium']:.0f} | {m['limit']:.0f} | {m['rlhost'] / ep:.2f} | "
-            f"{m['rlhost'] / m['gymnasium']:.2f} | {m['rlhost'] / m['limit']:.2f} |"
-            if ep
-            else f"| {task} | {m['rlhost']:.0f} | - | {m['gymnasium']:.0f} | {m['limit']:.0f} | - | "
-            f"{m['rlhost'] / m['gymnasium']:.2f} | {m['rlhost'] / m['limit']:.2f} |"
-        )
+        results[task] = {"median_steps_per_s": med, "rounds": rates, "rlhost_ratios": round_ratios(rates)}
+    print_table(results, a.envs, a.threads, a.rounds)
     record = {
         "command": " ".join(["bench/mujoco_steps.py", *sys.argv[1:]]),
         "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
