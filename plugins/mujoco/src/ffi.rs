@@ -1,5 +1,6 @@
 //! The MuJoCo C functions the plugin calls, declared by hand, and the field accessors of
 //! `shim.c` (compiled against the wheel's headers, so no struct layout is copied here).
+//! Declared as they are in `mujoco.h` 3.17.0.
 #![allow(non_camel_case_types)]
 use std::ffi::{c_char, c_int};
 
@@ -65,7 +66,9 @@ pub struct DataPtrs {
     pub qfrc_actuator: *mut f64,
 }
 
-extern "C" {
+// "C-unwind": MuJoCo's error handler ([`crate::model::install_handlers`]) panics, and the
+// panic unwinds out of these calls; with plain "C" Rust would assume they cannot unwind.
+extern "C-unwind" {
     /// Parses an MJCF file; null on failure with the reason in `error`.
     pub fn mj_loadXML(filename: *const c_char, vfs: *const u8, error: *mut c_char, error_sz: c_int) -> *mut mjModel;
     /// Frees a model.
@@ -88,6 +91,10 @@ extern "C" {
     pub fn mj_version() -> c_int;
     /// The version of the headers `shim.c` was compiled against.
     pub fn rlhost_mj_header_version() -> c_int;
+    /// MuJoCo's error handler (null: print and `exit`); it must not return.
+    pub static mut mju_user_error: Option<unsafe extern "C-unwind" fn(*const c_char)>;
+    /// Raises a MuJoCo error (printf-style).
+    pub fn mju_error(msg: *const c_char, ...);
     /// Sends MuJoCo's warnings to stderr instead of stdout and `MUJOCO_LOG.TXT`.
     pub fn rlhost_mj_route_warnings_to_stderr();
     /// Fills `out` from `m`.

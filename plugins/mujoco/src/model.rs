@@ -40,12 +40,30 @@ pub fn check_library_version() -> Result<(), PluginError> {
     Ok(())
 }
 
+/// MuJoCo's fatal errors (its default handler prints and ends the process) become Rust panics,
+/// which unwind through libmujoco (built with unwind tables, as the Python bindings' exceptions
+/// need) to the SDK's guard around every plugin call: the host gets one error, not an exit.
+unsafe extern "C-unwind" fn error_to_panic(message: *const c_char) {
+    // SAFETY: MuJoCo passes a NUL-terminated message.
+    let text = unsafe { CStr::from_ptr(message) }.to_string_lossy().trim().to_string();
+    panic!("MuJoCo error: {text}");
+}
+
+/// Installs the plugin's MuJoCo error and warning handlers (process-wide; idempotent).
+pub fn install_handlers() {
+    // SAFETY: plain stores of function pointers that live as long as the library; MuJoCo reads
+    // them only when it raises an error or a warning.
+    unsafe {
+        ffi::mju_user_error = Some(error_to_panic);
+        ffi::rlhost_mj_route_warnings_to_stderr();
+    }
+}
+
 impl Model {
     /// Loads and compiles an MJCF file.
     pub fn load(path: &Path) -> Result<Arc<Self>, PluginError> {
         check_library_version()?;
-        // SAFETY: sets a global function pointer to a function that lives as long as the library.
-        unsafe { ffi::rlhost_mj_route_warnings_to_stderr() };
+        install_handlers();
         if !path.is_file() {
             return Err(mujoco_error(format!("MuJoCo model {} does not exist", path.display())));
         }

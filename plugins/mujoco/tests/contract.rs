@@ -201,3 +201,22 @@ fn each_builder_declares_its_own_keyword_arguments() {
     assert!(keys("Humanoid-v5").contains(&"config.env_config.include_cinert_in_observation".to_string()));
     assert!(keys("Hopper-v5").contains(&"config.env_config.healthy_state_range".to_string()));
 }
+
+#[test]
+fn a_mujoco_error_is_a_panic_for_the_guard_not_an_exit() {
+    rlhost_mujoco::model::install_handlers();
+    let caught = std::panic::catch_unwind(|| {
+        // SAFETY: a printf-style call with a matching argument; the handler unwinds out of it.
+        unsafe { rlhost_mujoco::ffi::mju_error(c"%s".as_ptr(), c"stack overflow (test)".as_ptr()) }
+    });
+    let payload = caught.expect_err("the handler must not return");
+    let message = payload.downcast_ref::<String>().cloned().unwrap_or_default();
+    assert!(message.contains("MuJoCo error: stack overflow (test)"), "{message}");
+    // The guard every plugin call runs under turns it into one error.
+    let result = rlhost_sdk::guard(|| -> Result<(), rlhost_sdk::PluginError> {
+        // SAFETY: as above.
+        unsafe { rlhost_mujoco::ffi::mju_error(c"%s".as_ptr(), c"again".as_ptr()) };
+        Ok(())
+    });
+    assert_eq!(result.unwrap_err().kind(), ErrorKind::Panic);
+}
