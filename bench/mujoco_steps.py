@@ -31,7 +31,8 @@ import json, sys, time
 import numpy as np
 kind, task, n, threads, seconds = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), float(sys.argv[5])
 if kind == "gymnasium":
-    import gymnasium as gym
+    import gymnasium as gym, mujoco
+    mujoco.set_mju_user_warning(lambda message: print(f"MuJoCo warning: {message}", file=sys.stderr))
     envs = gym.make_vec(task, num_envs=n, vectorization_mode="sync")
 else:
     import envpool

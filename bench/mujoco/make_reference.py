@@ -86,6 +86,8 @@ def record(name: str, obs_every: int, kwargs: dict | None = None) -> dict:
 
 def main() -> None:
     assert gym.__version__ == "1.4.0" and mujoco.__version__ == "3.17.0", (gym.__version__, mujoco.__version__)
+    # MuJoCo's default warning handler appends to MUJOCO_LOG.TXT in the working directory.
+    mujoco.set_mju_user_warning(lambda message: print(f"MuJoCo warning: {message}", file=sys.stderr))
     os.makedirs(OUT, exist_ok=True)
     jobs = {name: (name, {}) for name in OBS_EVERY} | VARIANTS
     for stem in sys.argv[1:] or list(jobs):
