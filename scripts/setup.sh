@@ -53,7 +53,7 @@ cargo build --release --workspace --quiet
 
 # Discovery scans plugins/ and plugins/lib/: link the freshly built plugin libraries there.
 mkdir -p plugins/lib
-for lib in rlhost_classic_control rlhost_a2c_continuous rlhost_ppo_player rlhost_python_env_plugin; do
+for lib in rlhost_classic_control rlhost_a2c_continuous rlhost_ppo_player rlhost_python_env_plugin rlhost_mujoco; do
   ln -sfn "$ROOT/target/release/lib$lib.so" "plugins/lib/lib$lib.so"
 done
 
