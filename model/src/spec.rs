@@ -1,8 +1,8 @@
 //! `params.network` → a typed network description (docs/rl_games.md §3.3 and §5).
 //!
-//! Today only `actor_critic` with an MLP and a continuous head is built. The `rnn` and `cnn`
-//! blocks are refused here, in [`NetworkConfig::refusals`], and will become optional fields of
-//! [`NetworkConfig`]; a central value network (`central_value_config.network`) is the same block
+//! Today `actor_critic` with an MLP, an optional `rnn` ([`RnnSpec`]) and a continuous head is
+//! built. The `cnn` block is refused here, in [`NetworkConfig::refusals`], and will become an
+//! optional field of [`NetworkConfig`]; a central value network (`central_value_config.network`) is the same block
 //! at another key path, which [`Section`] carries.
 use crate::section::{config_error, parse_number, ConfigResult, Refusals, Section};
 use rlhost_sdk::api::{ConfigKey, ValueType};
@@ -246,6 +246,78 @@ impl ContinuousHead {
     }
 }
 
+/// The recurrent cell of `network.rnn`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RnnKind {
+    /// `lstm`: `torch.nn.LSTM` (hidden and cell state).
+    Lstm,
+    /// `gru`: `torch.nn.GRU` (hidden state only).
+    Gru,
+}
+
+impl RnnKind {
+    /// Gates per cell: the row blocks of `weight_ih`/`weight_hh` (i, f, g, o or r, z, n).
+    pub fn gates(self) -> i64 {
+        match self {
+            RnnKind::Lstm => 4,
+            RnnKind::Gru => 3,
+        }
+    }
+
+    /// State tensors per cell: (h, c) for an LSTM, h for a GRU.
+    pub fn states(self) -> usize {
+        match self {
+            RnnKind::Lstm => 2,
+            RnnKind::Gru => 1,
+        }
+    }
+}
+
+/// `network.rnn`: the recurrent layer of rl_games' `A2CBuilder` (docs/rl_games.md §5.6).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RnnSpec {
+    /// `name`: lstm or gru.
+    pub kind: RnnKind,
+    /// `units`: hidden size.
+    pub units: i64,
+    /// `layers`: stacked cells.
+    pub layers: i64,
+    /// `before_mlp`: the RNN reads the observations and the MLP reads its output; otherwise the
+    /// RNN reads the MLP's output and the heads read the RNN's.
+    pub before_mlp: bool,
+    /// `concat_input`: after-MLP RNNs read `[mlp(x), x]` (rl_games ignores it with `before_mlp`).
+    pub concat_input: bool,
+    /// `concat_output`: `[rnn(..), x]` goes on (to the MLP with `before_mlp`, else to the heads).
+    pub concat_output: bool,
+    /// `layer_norm`: `LayerNorm(units)` on the RNN's output.
+    pub layer_norm: bool,
+}
+
+impl RnnSpec {
+    /// Parses `network.rnn` (rl_games reads `name`, `units`, `layers` unconditionally).
+    pub fn parse(rnn: &Section<'_>) -> ConfigResult<Self> {
+        let kind = match rnn.str_req("name")? {
+            "lstm" => RnnKind::Lstm,
+            "gru" => RnnKind::Gru,
+            other => {
+                return Err(config_error(
+                    &rnn.key_path("name"),
+                    format!("unknown rnn '{other}' (expected lstm or gru)"),
+                ))
+            }
+        };
+        Ok(RnnSpec {
+            kind,
+            units: rnn.positive_req("units")?,
+            layers: rnn.positive_req("layers")?,
+            before_mlp: rnn.bool_or("before_mlp", false)?,
+            concat_input: rnn.bool_or("concat_input", false)?,
+            concat_output: rnn.bool_or("concat_output", false)?,
+            layer_norm: rnn.bool_or("layer_norm", false)?,
+        })
+    }
+}
+
 /// `params.network` for `actor_critic` with an MLP and a continuous head.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NetworkConfig {
@@ -253,6 +325,8 @@ pub struct NetworkConfig {
     pub separate: bool,
     /// The hidden layers.
     pub mlp: MlpSpec,
+    /// `network.rnn`: a recurrent layer (with `separate`, one per branch).
+    pub rnn: Option<RnnSpec>,
     /// Activation on the value head.
     pub value_activation: Activation,
     /// The policy head.
@@ -267,8 +341,8 @@ pub(crate) fn trunk_refusals(network: &Section<'_>, out: &mut Refusals) -> Confi
     if name != "actor_critic" {
         out.refuse(network.key_path("name"), format!("network '{name}', only actor_critic"));
     }
-    // The places where recurrent and convolutional towers will be read.
-    out.check(network, "rnn", "an RNN");
+    // The place where convolutional towers will be read (the policy's `rnn` is built,
+    // `NetworkConfig::refusals`; a central value network's is not, `ValueNetConfig::refusals`).
     out.check(network, "cnn", "a CNN tower");
     if let Some(norm) = network.opt_str("normalization")? {
         if norm != "None" && !norm.is_empty() {
@@ -286,6 +360,11 @@ impl NetworkConfig {
     /// and cnn towers, normalisation, D2RL, another network or a discrete space).
     pub fn refusals(network: &Section<'_>, out: &mut Refusals) -> ConfigResult<()> {
         trunk_refusals(network, out)?;
+        if let Some(rnn) = network.child("rnn")? {
+            if rnn.opt_str("name")? == Some("identity") {
+                out.refuse(rnn.key_path("name"), "the identity RNN");
+            }
+        }
         if let Some(space) = network.child("space")? {
             for key in ["discrete", "multi_discrete"] {
                 if space.has(key) {
@@ -307,7 +386,13 @@ impl NetworkConfig {
             Activation::parse(&network.key_path("value_activation"), network.opt_str("value_activation")?)?;
         let space = network.child_req("space")?;
         let head = ContinuousHead::parse(&space.child_req("continuous")?)?;
-        Ok(NetworkConfig { separate: network.bool_or("separate", false)?, mlp, value_activation, head })
+        // rl_games: `has_rnn = 'rnn' in params`, so any `rnn` block is built.
+        let rnn = network.child("rnn")?.map(|rnn| RnnSpec::parse(&rnn)).transpose()?;
+        if rnn.is_some_and(|r| r.before_mlp) && mlp.units.is_empty() {
+            // rl_games sizes the heads from the observations then, and its forward fails.
+            return Err(config_error(&network.key_path("rnn.before_mlp"), "needs at least one mlp.units layer"));
+        }
+        Ok(NetworkConfig { separate: network.bool_or("separate", false)?, mlp, rnn, value_activation, head })
     }
 
     /// Parses a `network` block given as JSON (a checkpoint's `network` metadata), named `path`.
@@ -325,6 +410,13 @@ pub fn config_keys() -> Vec<ConfigKey> {
         ("network.normalization", Any),
         ("network.value_activation", String),
         ("network.rnn", Map),
+        ("network.rnn.name", String),
+        ("network.rnn.units", Int),
+        ("network.rnn.layers", Int),
+        ("network.rnn.before_mlp", Bool),
+        ("network.rnn.concat_input", Bool),
+        ("network.rnn.concat_output", Bool),
+        ("network.rnn.layer_norm", Bool),
         ("network.cnn", Map),
         ("network.value_shape", Any),
         ("network.mlp.units", List),

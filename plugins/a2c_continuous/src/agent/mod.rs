@@ -161,7 +161,11 @@ impl PpoAgent {
         let adam = Adam::new(model.net.named_parameters(), cfg.learning_rate, cfg.weight_decay);
         let scheduler = Scheduler::new(cfg.lr_schedule.clone(), cfg.learning_rate, cfg.entropy_coef);
         let trainer = Trainer { adam, scheduler, entropy_coef: cfg.entropy_coef };
-        let rollout = Rollout::new(&env, cfg.horizon_length, device, critic.is_some())?;
+        let mut rollout = Rollout::new(&env, cfg.horizon_length, device, critic.is_some())?;
+        if model.net.is_rnn() {
+            check_sequences(&cfg)?;
+            rollout.init_rnn(&model.net, cfg.seq_length);
+        }
         let agent = PpoAgent {
             nn_dir: Path::new(run_dir.as_str()).join("nn"),
             meters: EpisodeMeters::new(cfg.games_to_track),
@@ -241,6 +245,25 @@ impl PpoAgent {
         }
         out
     }
+}
+
+/// rl_games' layout of a recurrent policy's batch: the horizon and each minibatch are whole
+/// sequences (rl_games raises for the minibatch, and indexes past its state record otherwise).
+fn check_sequences(cfg: &PpoConfig) -> Result<(), PluginError> {
+    let s = cfg.seq_length;
+    if cfg.horizon_length % s != 0 {
+        return Err(config_error(format!(
+            "params.config.seq_length: horizon_length {} is not divisible by seq_length {s} (a recurrent policy stores its states every seq_length steps)",
+            cfg.horizon_length
+        )));
+    }
+    if cfg.minibatch_size % s != 0 {
+        return Err(config_error(format!(
+            "params.config.seq_length: minibatch_size {} is not divisible by seq_length {s} (a recurrent policy trains on whole sequences)",
+            cfg.minibatch_size
+        )));
+    }
+    Ok(())
 }
 
 /// `<prefix>.running_mean`, `.running_var`, `.count` of a normaliser, if there is one.
