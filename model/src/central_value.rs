@@ -37,6 +37,7 @@ impl ValueNetConfig {
     pub fn refusals(network: &Section<'_>, out: &mut Refusals) -> ConfigResult<()> {
         crate::spec::trunk_refusals(network, out)?;
         out.check(network, "rnn", "an RNN in the central value network");
+        out.check(network, "cnn", "a CNN tower in the central value network");
         Ok(())
     }
 

@@ -6,6 +6,7 @@
 //! - [`spec`]: `params.network` → [`spec::NetworkConfig`] (MLP, activations, initialisers, μ/σ head).
 //! - [`init`]: the weight initialisers; [`network`]: the `actor_critic` module, neg-log-prob, entropy.
 //! - [`recurrent`]: rl_games' LSTM/GRU with done resets, and its layer norm.
+//! - [`conv`]: rl_games' convolutional tower (`network.cnn`).
 //! - [`normalizer`]: `RunningMeanStd`, bit for bit rl_games'.
 //! - [`policy`]: the network with its normalisers, acting, and the action mapping to env bounds.
 //! - [`central_value`]: rl_games' asymmetric critic network (`central_value_config.network`) and
@@ -15,6 +16,7 @@
 
 pub mod central_value;
 pub mod checkpoint;
+pub mod conv;
 pub mod init;
 pub mod network;
 pub mod normalizer;

@@ -6,14 +6,20 @@
 //! `a2c_network.sigma` (fixed) or `a2c_network.sigma.{weight,bias}`; with `network.rnn`,
 //! `a2c_network.rnn.rnn.*` and `a2c_network.layer_norm.*` (separate: `a_rnn`/`c_rnn`,
 //! `a_layer_norm`/`c_layer_norm`).
+use crate::conv::{tower_input_shape, ConvTower};
 use crate::init::init_weight;
 use crate::recurrent::{LayerNorm, Recurrent};
 use crate::spec::{Activation, Initializer, NetworkConfig, RnnSpec, SigmaParametrization};
 use tch::{Device, Kind, Tensor};
 
 /// Name prefixes of the parameters only the critic uses (a player does not need them).
-pub const CRITIC_PREFIXES: [&str; 4] =
-    ["a2c_network.critic_mlp.", "a2c_network.value.", "a2c_network.c_rnn.", "a2c_network.c_layer_norm."];
+pub const CRITIC_PREFIXES: [&str; 5] = [
+    "a2c_network.critic_cnn.",
+    "a2c_network.critic_mlp.",
+    "a2c_network.value.",
+    "a2c_network.c_rnn.",
+    "a2c_network.c_layer_norm.",
+];
 
 /// What a recurrent forward pass reads besides the observations (rl_games' `rnn_states`,
 /// `dones`, `seq_length` of the input dict).
@@ -120,6 +126,8 @@ pub struct ActorCritic {
     mu: Linear,
     sigma: SigmaHead,
     rnn: Option<RnnLayers>,
+    actor_cnn: Option<ConvTower>,
+    critic_cnn: Option<ConvTower>,
 }
 
 /// Applies an activation.
@@ -145,10 +153,13 @@ impl ActorCritic {
     /// afterwards, as rl_games builds its model before `.to(device)`: a seed gives rl_games'
     /// initial weights on every device.
     pub fn new(cfg: &NetworkConfig, obs_size: i64, actions: i64, device: Device) -> Self {
-        // rl_games sizes the (empty) CNN trunk by running it on `torch.rand(1, *obs_shape)`: the
-        // draw comes first even for an MLP.
-        let _ = Tensor::rand([1, obs_size], (Kind::Float, Device::Cpu));
-        let cpu = Self::build(cfg, obs_size, actions, Linear::new, Recurrent::new);
+        Self::for_shape(cfg, &[obs_size], actions, device)
+    }
+
+    /// [`new`](Self::new) for observations of `obs_shape` (a CNN tower reads the shape; without
+    /// one only the flat size matters).
+    pub fn for_shape(cfg: &NetworkConfig, obs_shape: &[i64], actions: i64, device: Device) -> Self {
+        let cpu = Self::build(cfg, obs_shape, actions, true);
         cpu.initialise();
         cpu.to_device(device)
     }
@@ -156,18 +167,35 @@ impl ActorCritic {
     /// The same layout with every parameter zero and no draw from the generator: for a network
     /// whose weights are loaded next (a player), so loading does not move the action noise.
     pub fn zeros(cfg: &NetworkConfig, obs_size: i64, actions: i64, device: Device) -> Self {
-        Self::build(cfg, obs_size, actions, Linear::zeros, Recurrent::zeros).to_device(device)
+        Self::zeros_for_shape(cfg, &[obs_size], actions, device)
+    }
+
+    /// [`zeros`](Self::zeros) for observations of `obs_shape`.
+    pub fn zeros_for_shape(cfg: &NetworkConfig, obs_shape: &[i64], actions: i64, device: Device) -> Self {
+        Self::build(cfg, obs_shape, actions, false).to_device(device)
     }
 
     /// The layers in rl_games' construction order (the order of the generator draws): the
     /// RNNs (and their layer norms) before the MLPs, then value, μ, σ.
-    fn build(
-        cfg: &NetworkConfig,
-        obs_size: i64,
-        actions: i64,
-        linear: fn(i64, i64) -> Linear,
-        recurrent: fn(&RnnSpec, i64) -> Recurrent,
-    ) -> Self {
+    fn build(cfg: &NetworkConfig, obs_shape: &[i64], actions: i64, draw: bool) -> Self {
+        let (linear, recurrent): (fn(i64, i64) -> Linear, fn(&RnnSpec, i64) -> Recurrent) =
+            if draw { (Linear::new, Recurrent::new) } else { (Linear::zeros, Recurrent::zeros) };
+        // The CNN towers come first; rl_games then sizes the (possibly empty) tower by running it
+        // on `torch.rand(1, *input_shape)`: that draw happens even for an MLP.
+        let input_shape = match &cfg.cnn {
+            Some(cnn) => tower_input_shape(cnn, obs_shape),
+            None => obs_shape.to_vec(),
+        };
+        let actor_cnn = cfg.cnn.as_ref().map(|cnn| ConvTower::new(cnn, &input_shape, draw));
+        let critic_cnn = cfg.cnn.as_ref().filter(|_| cfg.separate).map(|cnn| ConvTower::new(cnn, &input_shape, draw));
+        if draw {
+            let shape: Vec<i64> = std::iter::once(1).chain(input_shape.iter().copied()).collect();
+            let _ = Tensor::rand(shape.as_slice(), (Kind::Float, Device::Cpu));
+        }
+        let obs_size = match &actor_cnn {
+            Some(tower) => tower.output_size(&input_shape),
+            None => input_shape.iter().product(),
+        };
         // `A2CBuilder.Network.__init__`: where the RNN sits sets the MLP's and the heads' sizes.
         let mlp_out = cfg.mlp.units.last().copied().unwrap_or(obs_size);
         let (mlp_in, features) = match &cfg.rnn {
@@ -208,7 +236,7 @@ impl ActorCritic {
         } else {
             SigmaHead::Head(linear(features, actions))
         };
-        ActorCritic { cfg: cfg.clone(), actor_mlp, critic_mlp, value, mu, sigma, rnn }
+        ActorCritic { cfg: cfg.clone(), actor_mlp, critic_mlp, value, mu, sigma, rnn, actor_cnn, critic_cnn }
     }
 
     /// The same parameters as trainable leaves on `device`.
@@ -231,11 +259,17 @@ impl ActorCritic {
                 actor_norm: r.actor_norm.as_ref().map(|n| n.to_device(device)),
                 critic_norm: r.critic_norm.as_ref().map(|n| n.to_device(device)),
             }),
+            actor_cnn: self.actor_cnn.as_ref().map(|t| t.to_device(device)),
+            critic_cnn: self.critic_cnn.as_ref().map(|t| t.to_device(device)),
         }
     }
 
     /// §5.2: every Linear weight ← mlp.initializer (biases are already 0); μ weight ← mu_init; σ ← sigma_init.
     fn initialise(&self) {
+        // `self.modules()` order: the towers' convolutions come before every Linear.
+        for tower in self.actor_cnn.iter().chain(&self.critic_cnn) {
+            tower.initialise();
+        }
         let mut linears: Vec<&Linear> = self.actor_mlp.iter().chain(&self.critic_mlp).collect();
         linears.push(&self.value);
         linears.push(&self.mu);
@@ -354,14 +388,15 @@ impl ActorCritic {
 
     /// Forward pass with the recurrent inputs: the outputs and the states after the last step.
     pub fn forward_seq(&self, obs: &Tensor, seq: &SeqInput<'_>) -> (PolicyOutput, Vec<Tensor>) {
-        let x = obs.flatten(1, -1);
+        let x = Self::tower(self.actor_cnn.as_ref(), obs);
         let rnn = self.rnn.as_ref();
         let (actor_states, critic_states) = self.split_states(seq.states);
         let actor_rnn = rnn.map(|r| (&r.actor, r.actor_norm.as_ref()));
         let (actor_features, mut states) = self.trunk(&x, &self.actor_mlp, actor_rnn, seq, actor_states);
         let critic_features = if self.cfg.separate {
             let critic_rnn = rnn.and_then(|r| r.critic.as_ref().map(|c| (c, r.critic_norm.as_ref())));
-            let (features, critic_next) = self.trunk(&x, &self.critic_mlp, critic_rnn, seq, critic_states);
+            let xc = Self::tower(self.critic_cnn.as_ref(), obs);
+            let (features, critic_next) = self.trunk(&xc, &self.critic_mlp, critic_rnn, seq, critic_states);
             states.extend(critic_next);
             features
         } else {
@@ -374,13 +409,21 @@ impl ActorCritic {
 
     /// The actor half of [`forward`](Self::forward) (no critic, no value): what a player needs.
     pub fn forward_actor(&self, obs: &Tensor) -> ActorOutput {
-        self.policy_head(&self.run_mlp(&self.actor_mlp, &obs.flatten(1, -1)))
+        self.policy_head(&self.run_mlp(&self.actor_mlp, &Self::tower(self.actor_cnn.as_ref(), obs)))
+    }
+
+    /// A branch's input features: its CNN tower's flat output, or the flat observations.
+    fn tower(cnn: Option<&ConvTower>, obs: &Tensor) -> Tensor {
+        match cnn {
+            Some(tower) => tower.forward(obs),
+            None => obs.flatten(1, -1),
+        }
     }
 
     /// The actor half of [`forward_seq`](Self::forward_seq): the policy and the next states,
     /// where a `separate` network's critic states come back unchanged (the critic is not run).
     pub fn forward_actor_seq(&self, obs: &Tensor, seq: &SeqInput<'_>) -> (ActorOutput, Vec<Tensor>) {
-        let x = obs.flatten(1, -1);
+        let x = Self::tower(self.actor_cnn.as_ref(), obs);
         let (actor_states, critic_states) = self.split_states(seq.states);
         let actor_rnn = self.rnn.as_ref().map(|r| (&r.actor, r.actor_norm.as_ref()));
         let (features, mut states) = self.trunk(&x, &self.actor_mlp, actor_rnn, seq, actor_states);
@@ -441,6 +484,12 @@ impl ActorCritic {
         let mut out = Vec::new();
         if let SigmaHead::Fixed(p) = &self.sigma {
             out.push(("a2c_network.sigma".into(), p.shallow_clone()));
+        }
+        if let Some(t) = &self.actor_cnn {
+            t.named("a2c_network.actor_cnn", &mut out);
+        }
+        if let Some(t) = &self.critic_cnn {
+            t.named("a2c_network.critic_cnn", &mut out);
         }
         let mut linear = |prefix: String, l: &Linear| {
             out.push((format!("{prefix}.weight"), l.weight.shallow_clone()));

@@ -43,9 +43,8 @@ impl Model {
         normalize_value: bool,
         device: Device,
     ) -> Self {
-        let obs_size: i64 = obs_shape.iter().product();
         Model {
-            net: ActorCritic::new(cfg, obs_size, actions, device),
+            net: ActorCritic::for_shape(cfg, obs_shape, actions, device),
             obs_rms: normalize_input.then(|| RunningMeanStd::new(obs_shape, device)),
             value_rms: normalize_value.then(|| RunningMeanStd::new(&[1], device)),
         }
@@ -64,9 +63,8 @@ impl Model {
         normalize_input: bool,
         device: Device,
     ) -> Result<Self, PluginError> {
-        let obs_size: i64 = obs_shape.iter().product();
         // No random init: loading a checkpoint leaves the generator (the action noise) alone.
-        let net = ActorCritic::zeros(cfg, obs_size, actions, device);
+        let net = ActorCritic::zeros_for_shape(cfg, obs_shape, actions, device);
         let params = net.actor_parameters();
         if let Some(extra) =
             ckpt.names_with_prefix("a2c_network.actor_mlp.").find(|k| !params.iter().any(|(name, _)| name == k))

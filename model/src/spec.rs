@@ -1,8 +1,8 @@
 //! `params.network` → a typed network description (docs/rl_games.md §3.3 and §5).
 //!
-//! Today `actor_critic` with an MLP, an optional `rnn` ([`RnnSpec`]) and a continuous head is
-//! built. The `cnn` block is refused here, in [`NetworkConfig::refusals`], and will become an
-//! optional field of [`NetworkConfig`]; a central value network (`central_value_config.network`) is the same block
+//! Today `actor_critic` with an optional `cnn` tower ([`CnnSpec`]), an MLP, an optional `rnn`
+//! ([`RnnSpec`]) and a continuous head is built; what is not is refused in
+//! [`NetworkConfig::refusals`]. A central value network (`central_value_config.network`) is the same block
 //! at another key path, which [`Section`] carries.
 use crate::section::{config_error, parse_number, ConfigResult, Refusals, Section};
 use rlhost_sdk::api::{ConfigKey, ValueType};
@@ -318,6 +318,81 @@ impl RnnSpec {
     }
 }
 
+/// The convolution of `network.cnn.type`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConvKind {
+    /// `conv2d`: `torch.nn.Conv2d` on (C, H, W) inputs.
+    Conv2d,
+    /// `conv1d`: `torch.nn.Conv1d` on (C, L) inputs.
+    Conv1d,
+}
+
+/// One entry of `network.cnn.convs`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConvSpec {
+    /// `filters`: output channels.
+    pub filters: i64,
+    /// `kernel_size` (square for conv2d).
+    pub kernel_size: i64,
+    /// `strides`.
+    pub strides: i64,
+    /// `padding` (zeros, both sides).
+    pub padding: i64,
+}
+
+/// `network.cnn`: rl_games' convolutional tower (docs/rl_games.md §5.7).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CnnSpec {
+    /// `type`: conv2d or conv1d.
+    pub kind: ConvKind,
+    /// `activation` after every convolution.
+    pub activation: Activation,
+    /// `initializer` of the convolution weights (biases are zeroed).
+    pub initializer: Initializer,
+    /// `convs`, in order.
+    pub convs: Vec<ConvSpec>,
+    /// `permute_input` (default true): (B, H, W, C) observations become (B, C, H, W).
+    pub permute_input: bool,
+}
+
+impl CnnSpec {
+    /// Parses `network.cnn` (rl_games reads `type`, `convs`, `activation`, `initializer`).
+    pub fn parse(cnn: &Section<'_>) -> ConfigResult<Self> {
+        let kind = match cnn.str_req("type")? {
+            "conv2d" => ConvKind::Conv2d,
+            "conv1d" => ConvKind::Conv1d,
+            other => {
+                return Err(config_error(
+                    &cnn.key_path("type"),
+                    format!("unknown or unsupported cnn type '{other}' (expected conv2d or conv1d)"),
+                ))
+            }
+        };
+        let activation = Activation::parse(&cnn.key_path("activation"), Some(cnn.str_req("activation")?))?;
+        let initializer = Initializer::required(cnn, "initializer")?;
+        let path = cnn.key_path("convs");
+        let Some(Value::Array(list)) = cnn.get("convs") else {
+            return Err(config_error(&path, "required list of {filters, kernel_size, strides, padding}"));
+        };
+        let mut convs = Vec::with_capacity(list.len());
+        for (i, conv) in list.iter().enumerate() {
+            let at = format!("{path}[{i}]");
+            let c = Section::new(&at, conv)?;
+            let padding = c.i64_req("padding")?;
+            if padding < 0 {
+                return Err(config_error(&c.key_path("padding"), format!("must be >= 0, got {padding}")));
+            }
+            convs.push(ConvSpec {
+                filters: c.positive_req("filters")?,
+                kernel_size: c.positive_req("kernel_size")?,
+                strides: c.positive_req("strides")?,
+                padding,
+            });
+        }
+        Ok(CnnSpec { kind, activation, initializer, convs, permute_input: cnn.bool_or("permute_input", true)? })
+    }
+}
+
 /// `params.network` for `actor_critic` with an MLP and a continuous head.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NetworkConfig {
@@ -327,6 +402,8 @@ pub struct NetworkConfig {
     pub mlp: MlpSpec,
     /// `network.rnn`: a recurrent layer (with `separate`, one per branch).
     pub rnn: Option<RnnSpec>,
+    /// `network.cnn`: a convolutional tower before everything (with `separate`, one per branch).
+    pub cnn: Option<CnnSpec>,
     /// Activation on the value head.
     pub value_activation: Activation,
     /// The policy head.
@@ -341,9 +418,8 @@ pub(crate) fn trunk_refusals(network: &Section<'_>, out: &mut Refusals) -> Confi
     if name != "actor_critic" {
         out.refuse(network.key_path("name"), format!("network '{name}', only actor_critic"));
     }
-    // The place where convolutional towers will be read (the policy's `rnn` is built,
-    // `NetworkConfig::refusals`; a central value network's is not, `ValueNetConfig::refusals`).
-    out.check(network, "cnn", "a CNN tower");
+    // The policy's `rnn` and `cnn` are built (`NetworkConfig::parse`), a central value network's
+    // are not (`ValueNetConfig::refusals`).
     if let Some(norm) = network.opt_str("normalization")? {
         if norm != "None" && !norm.is_empty() {
             out.refuse(network.key_path("normalization"), format!("normalization '{norm}'"));
@@ -392,7 +468,9 @@ impl NetworkConfig {
             // rl_games sizes the heads from the observations then, and its forward fails.
             return Err(config_error(&network.key_path("rnn.before_mlp"), "needs at least one mlp.units layer"));
         }
-        Ok(NetworkConfig { separate: network.bool_or("separate", false)?, mlp, rnn, value_activation, head })
+        // rl_games: `'cnn' in params`.
+        let cnn = network.child("cnn")?.map(|cnn| CnnSpec::parse(&cnn)).transpose()?;
+        Ok(NetworkConfig { separate: network.bool_or("separate", false)?, mlp, rnn, cnn, value_activation, head })
     }
 
     /// Parses a `network` block given as JSON (a checkpoint's `network` metadata), named `path`.
@@ -418,6 +496,12 @@ pub fn config_keys() -> Vec<ConfigKey> {
         ("network.rnn.concat_output", Bool),
         ("network.rnn.layer_norm", Bool),
         ("network.cnn", Map),
+        ("network.cnn.type", String),
+        ("network.cnn.activation", String),
+        ("network.cnn.initializer", Map),
+        ("network.cnn.regularizer", Map),
+        ("network.cnn.convs", List),
+        ("network.cnn.permute_input", Bool),
         ("network.value_shape", Any),
         ("network.mlp.units", List),
         ("network.mlp.activation", String),

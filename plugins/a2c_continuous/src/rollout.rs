@@ -78,6 +78,8 @@ pub struct Rollout {
     obs_group: usize,
     /// Index of the `states` group, when they are recorded.
     states_group: Option<usize>,
+    /// uint8 (image) observations, stored as `x / 255` float32 (rl_games' `_preproc_obs`).
+    obs_uint8: bool,
     env_actions: Tensor,
     /// Policy → env actions, on the training device.
     action_map: ActionMap,
@@ -170,6 +172,7 @@ impl Rollout {
             step: env.step_buffers()?,
             obs_group,
             states_group: states_group.map(|(i, _)| i),
+            obs_uint8: obs_spec.dtype == rlhost_sdk::api::DlDataType::U8,
             env_actions: Tensor::zeros([n, a], (Kind::Float, env.device())),
             // `clip_actions` is applied per call (it is a `PpoConfig` field, passed to `play`).
             action_map: ActionMap::new(true, low, high, device),
@@ -222,7 +225,14 @@ impl Rollout {
 
     /// The step buffers' observations (and states) into the carry.
     fn copy_observations(&mut self) {
-        self.carry.obs.copy_(self.step.obs(self.obs_group));
+        let obs = self.step.obs(self.obs_group);
+        if self.obs_uint8 {
+            // rl_games stores the bytes and divides in the model call; dividing once here gives
+            // the same float32 values.
+            self.carry.obs.copy_(&(obs.to_kind(Kind::Float) / 255.0));
+        } else {
+            self.carry.obs.copy_(obs);
+        }
         if let (Some(states), Some(group)) = (&mut self.carry.states, self.states_group) {
             states.copy_(self.step.obs(group));
         }

@@ -209,8 +209,8 @@ impl PpoPlayer {
         let loaded = self.loaded.as_ref().ok_or_else(not_restored)?;
         let d: i64 = loaded.obs_shape.iter().product();
         let a = loaded.action_dim;
-        if obs.kind() != Kind::Float {
-            return Err(shape_error(format!("act: obs must be float32, got {:?}", obs.kind())));
+        if obs.kind() != Kind::Float && obs.kind() != Kind::Uint8 {
+            return Err(shape_error(format!("act: obs must be float32 (or uint8 images), got {:?}", obs.kind())));
         }
         let dims = obs.size();
         if dims.len() < 2 || dims[1..].iter().product::<i64>() != d || (dims.len() > 2 && dims[1..].contains(&0)) {
@@ -267,6 +267,8 @@ fn policy_actions(
     let n = obs.size()[0];
     let shape: Vec<i64> = std::iter::once(n).chain(loaded.obs_shape.iter().copied()).collect();
     let x = obs.to_device(loaded.device).reshape(shape);
+    // uint8 images are scaled to [0, 1] as rl_games' `_preproc_obs` does.
+    let x = if x.kind() == Kind::Uint8 { x.to_kind(Kind::Float) / 255.0 } else { x };
     let net = &loaded.model.net;
     if !net.is_rnn() {
         return Ok(loaded.actions.apply(&loaded.model.actions(&x, deterministic)));

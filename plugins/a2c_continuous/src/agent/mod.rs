@@ -133,11 +133,12 @@ impl PpoAgent {
             return Err(PluginError::new(ErrorKind::Shape, "environment has no action dimensions"));
         }
         let obs = info.policy_observation().ok_or_else(|| PluginError::new(ErrorKind::Shape, "no observations"))?;
-        if obs.dtype != rlhost_sdk::api::DlDataType::F32 {
+        let image = obs.dtype == rlhost_sdk::api::DlDataType::U8 && params.network.cnn.is_some();
+        if obs.dtype != rlhost_sdk::api::DlDataType::F32 && !image {
             return Err(PluginError::new(
                 ErrorKind::Unsupported,
                 format!(
-                    "observation '{}' is {}; a2c_continuous's MLP takes float32 (cnn is not supported yet)",
+                    "observation '{}' is {}; a2c_continuous takes float32, or uint8 images with a network.cnn tower",
                     obs.name, obs.dtype
                 ),
             ));
