@@ -637,6 +637,75 @@ mod isaac_lab {
 "#
     }
 
+    /// `direct/cartpole/agents/rl_games_camera_ppo_cfg.yaml`: a conv2d tower (32/64/64 filters,
+    /// `permute_input` by default) and a 512-unit MLP on the camera images (its MLP carries the
+    /// common head's `regularizer: None`, which rl_games does not read).
+    pub fn cartpole_camera() -> String {
+        head(
+            "[512]",
+            r#"    cnn:
+      type: conv2d
+      activation: relu
+      initializer:
+          name: default
+      regularizer:
+        name: None
+      convs:
+        - filters: 32
+          kernel_size: 8
+          strides: 4
+          padding: 0
+        - filters: 64
+          kernel_size: 4
+          strides: 2
+          padding: 0
+        - filters: 64
+          kernel_size: 3
+          strides: 1
+          padding: 0
+"#,
+        )
+        .replace("clip_actions: 1.0", "clip_observations: 5.0\n    clip_actions: 1.0")
+        .replace("      d2rl: False\n", "")
+            + r#"  load_checkpoint: False
+  load_path: ''
+  config:
+    name: cartpole_camera_direct
+    env_name: rlgpu
+    device: 'cuda:0'
+    device_name: 'cuda:0'
+    multi_gpu: False
+    ppo: True
+    mixed_precision: False
+    normalize_input: False
+    normalize_value: True
+    num_actors: -1
+    reward_shaper:
+      scale_value: 1.0
+    normalize_advantage: True
+    gamma: 0.99
+    tau : 0.95
+    learning_rate: 1e-4
+    lr_schedule: adaptive
+    kl_threshold: 0.008
+    score_to_win: 20000
+    max_epochs: 500
+    save_best_after: 50
+    save_frequency: 25
+    grad_norm: 1.0
+    entropy_coef: 0.0
+    truncate_grads: True
+    e_clip: 0.2
+    horizon_length: 64
+    minibatch_size: 2048
+    mini_epochs: 4
+    critic_coef: 2
+    clip_value: True
+    seq_length: 4
+    bounds_loss_coef: 0.0001
+"#
+    }
+
     /// The drone's `network.rnn` block as released.
     pub const DRONE_RNN: &str = "    rnn:\n        name: gru\n        units: 64\n        layers: 1\n";
 
@@ -838,4 +907,38 @@ fn an_isaac_lab_config_names_every_refused_key_in_one_error() {
         ),
         "{stderr}"
     );
+}
+
+/// Isaac Lab's camera cart-pole config trains as released on `CartPoleCamera`'s uint8 images
+/// (the host's `clip_observations` leaves byte groups alone), and its checkpoint plays.
+#[test]
+fn the_isaac_lab_camera_config_trains_on_images_and_plays() {
+    let camera = "params.config.env_name=CartPoleCamera";
+    let (stdout, _, dir) = train_isaac_lab_with(&isaac_lab::cartpole_camera(), 512, &[camera]);
+    assert!(stdout.contains("epoch: 1/1 frames: 1024"), "{stdout}");
+    let nn = dir.path().join("runs/run/nn");
+    let checkpoint = std::fs::read_dir(&nn).unwrap().flatten().next().expect("a checkpoint").path();
+    assert!(has(&std::fs::read(&checkpoint).unwrap(), "a2c_network.actor_cnn.4.weight"));
+    let out = run_rlhost(
+        dir.path(),
+        &[
+            "play",
+            "--plugin-dir",
+            ".",
+            "--config",
+            "config.yaml",
+            "--checkpoint",
+            checkpoint.to_str().unwrap(),
+            "--games",
+            "2",
+            "--device",
+            "cpu",
+            "--num-envs",
+            "2",
+            camera,
+        ],
+    );
+    let (stdout, stderr) = texts(&out);
+    assert!(out.status.success(), "stdout:\n{stdout}\nstderr:\n{stderr}");
+    assert!(stdout.contains("av reward:"), "{stdout}");
 }
