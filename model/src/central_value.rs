@@ -37,7 +37,10 @@ impl ValueNetConfig {
     /// Records the keys of this block that ask for something not built (the rnn and cnn towers,
     /// normalisation, D2RL) or that rl_games 1.6.5 cannot run as a central value network.
     pub fn refusals(network: &Section<'_>, out: &mut Refusals) -> ConfigResult<()> {
-        crate::spec::trunk_refusals(network, out)
+        crate::spec::trunk_refusals(network, out)?;
+        out.check(network, "rnn", "an RNN in the central value network");
+        out.check(network, "cnn", "a CNN tower in the central value network");
+        Ok(())
     }
 
     /// Parses the block. rl_games' network returns `(value, states)` only with `central_value:

@@ -3,9 +3,12 @@
 use crate::spec::{FanMode, Initializer};
 use tch::{Device, Kind, Tensor};
 
+/// PyTorch's `_calculate_fan_in_and_fan_out`: (in·receptive, out·receptive), the receptive
+/// field being 1 for a Linear and the kernel's size for a convolution.
 fn fans(weight: &Tensor) -> (f64, f64) {
     let size = weight.size();
-    (size[1] as f64, size[0] as f64)
+    let receptive: i64 = size[2..].iter().product();
+    ((size[1] * receptive) as f64, (size[0] * receptive) as f64)
 }
 
 fn fan(weight: &Tensor, mode: FanMode) -> f64 {
@@ -85,7 +88,8 @@ pub fn init_weight(weight: &Tensor, init: &Initializer) {
             }
             Initializer::Orthogonal { gain } => {
                 let size = weight.size();
-                let (rows, cols) = (size[0], size[1]);
+                // A convolution is orthogonalised as its (out, in·kernel) matrix.
+                let (rows, cols) = (size[0], weight.numel() as i64 / size[0]);
                 let mut flat = Tensor::randn([rows, cols], (Kind::Float, Device::Cpu));
                 if rows < cols {
                     flat = flat.t_();
@@ -95,7 +99,7 @@ pub fn init_weight(weight: &Tensor, init: &Initializer) {
                 if rows < cols {
                     q = q.t_();
                 }
-                w.copy_(&(q * *gain));
+                w.copy_(&(q * *gain).reshape(size.as_slice()));
             }
         }
     })

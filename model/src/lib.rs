@@ -5,6 +5,8 @@
 //!   `True`/`1` booleans, errors naming the key path).
 //! - [`spec`]: `params.network` → [`spec::NetworkConfig`] (MLP, activations, initialisers, μ/σ head).
 //! - [`init`]: the weight initialisers; [`network`]: the `actor_critic` module, neg-log-prob, entropy.
+//! - [`recurrent`]: rl_games' LSTM/GRU with done resets, and its layer norm.
+//! - [`conv`]: rl_games' convolutional tower (`network.cnn`).
 //! - [`normalizer`]: `RunningMeanStd`, bit for bit rl_games'.
 //! - [`policy`]: the network with its normalisers, acting, and the action mapping to env bounds.
 //! - [`central_value`]: rl_games' asymmetric critic network (`central_value_config.network`) and
@@ -14,10 +16,12 @@
 
 pub mod central_value;
 pub mod checkpoint;
+pub mod conv;
 pub mod init;
 pub mod network;
 pub mod normalizer;
 pub mod onnx;
 pub mod policy;
+pub mod recurrent;
 pub mod section;
 pub mod spec;

@@ -3,13 +3,48 @@
 //! Parameters are plain tensors with rl_games' state-dict names, so checkpoints need no mapping:
 //! `a2c_network.actor_mlp.{0,2,4..}` (Linear at even indices of rl_games' Sequential, activations
 //! in between), `a2c_network.critic_mlp.*` (separate only), `a2c_network.value`, `a2c_network.mu`,
-//! `a2c_network.sigma` (fixed) or `a2c_network.sigma.{weight,bias}`.
+//! `a2c_network.sigma` (fixed) or `a2c_network.sigma.{weight,bias}`; with `network.rnn`,
+//! `a2c_network.rnn.rnn.*` and `a2c_network.layer_norm.*` (separate: `a_rnn`/`c_rnn`,
+//! `a_layer_norm`/`c_layer_norm`).
+use crate::conv::{tower_input_shape, ConvTower};
 use crate::init::init_weight;
-use crate::spec::{Activation, Arithmetic, Initializer, NetworkConfig, SigmaParametrization};
+use crate::recurrent::{LayerNorm, Recurrent};
+use crate::spec::{Activation, Arithmetic, Initializer, NetworkConfig, RnnSpec, SigmaParametrization};
 use tch::{Device, Kind, Tensor};
 
 /// Name prefixes of the parameters only the critic uses (a player does not need them).
-pub const CRITIC_PREFIXES: [&str; 2] = ["a2c_network.critic_mlp.", "a2c_network.value."];
+pub const CRITIC_PREFIXES: [&str; 5] = [
+    "a2c_network.critic_cnn.",
+    "a2c_network.critic_mlp.",
+    "a2c_network.value.",
+    "a2c_network.c_rnn.",
+    "a2c_network.c_layer_norm.",
+];
+
+/// What a recurrent forward pass reads besides the observations (rl_games' `rnn_states`,
+/// `dones`, `seq_length` of the input dict).
+#[derive(Debug)]
+pub struct SeqInput<'a> {
+    /// The states at the start of each sequence, (layers, batch / seq_length, units) each:
+    /// (h, c) or (h,), the critic's after the actor's with `separate`.
+    pub states: &'a [Tensor],
+    /// Done flags (batch,) in the batch's row order; `None` runs the sequences without resets.
+    pub dones: Option<&'a Tensor>,
+    /// Rows per sequence: the batch is `batch / seq_length` consecutive sequences.
+    pub seq_length: i64,
+    /// `model.train()` (what the kernel is told; no dropout either way).
+    pub train: bool,
+}
+
+/// The recurrent layers of the network: one, or one per branch with `separate`.
+#[derive(Debug)]
+struct RnnLayers {
+    spec: RnnSpec,
+    actor: Recurrent,
+    critic: Option<Recurrent>,
+    actor_norm: Option<LayerNorm>,
+    critic_norm: Option<LayerNorm>,
+}
 
 /// A fully connected layer `y = x·Wᵀ + b`.
 #[derive(Debug)]
@@ -90,6 +125,9 @@ pub struct ActorCritic {
     value: Linear,
     mu: Linear,
     sigma: SigmaHead,
+    rnn: Option<RnnLayers>,
+    actor_cnn: Option<ConvTower>,
+    critic_cnn: Option<ConvTower>,
 }
 
 /// Applies an activation, computed as `arithmetic` asks.
@@ -119,10 +157,13 @@ impl ActorCritic {
     /// afterwards, as rl_games builds its model before `.to(device)`: a seed gives rl_games'
     /// initial weights on every device.
     pub fn new(cfg: &NetworkConfig, obs_size: i64, actions: i64, device: Device) -> Self {
-        // rl_games sizes the (empty) CNN trunk by running it on `torch.rand(1, *obs_shape)`: the
-        // draw comes first even for an MLP.
-        let _ = Tensor::rand([1, obs_size], (Kind::Float, Device::Cpu));
-        let cpu = Self::build(cfg, obs_size, actions, Linear::new);
+        Self::for_shape(cfg, &[obs_size], actions, device)
+    }
+
+    /// [`new`](Self::new) for observations of `obs_shape` (a CNN tower reads the shape; without
+    /// one only the flat size matters).
+    pub fn for_shape(cfg: &NetworkConfig, obs_shape: &[i64], actions: i64, device: Device) -> Self {
+        let cpu = Self::build(cfg, obs_shape, actions, true);
         cpu.initialise();
         cpu.to_device(device)
     }
@@ -130,14 +171,60 @@ impl ActorCritic {
     /// The same layout with every parameter zero and no draw from the generator: for a network
     /// whose weights are loaded next (a player), so loading does not move the action noise.
     pub fn zeros(cfg: &NetworkConfig, obs_size: i64, actions: i64, device: Device) -> Self {
-        Self::build(cfg, obs_size, actions, Linear::zeros).to_device(device)
+        Self::zeros_for_shape(cfg, &[obs_size], actions, device)
     }
 
-    /// The layers in rl_games' registration order (the order of the generator draws).
-    fn build(cfg: &NetworkConfig, obs_size: i64, actions: i64, linear: fn(i64, i64) -> Linear) -> Self {
+    /// [`zeros`](Self::zeros) for observations of `obs_shape`.
+    pub fn zeros_for_shape(cfg: &NetworkConfig, obs_shape: &[i64], actions: i64, device: Device) -> Self {
+        Self::build(cfg, obs_shape, actions, false).to_device(device)
+    }
+
+    /// The layers in rl_games' construction order (the order of the generator draws): the
+    /// RNNs (and their layer norms) before the MLPs, then value, μ, σ.
+    fn build(cfg: &NetworkConfig, obs_shape: &[i64], actions: i64, draw: bool) -> Self {
+        let (linear, recurrent): (fn(i64, i64) -> Linear, fn(&RnnSpec, i64) -> Recurrent) =
+            if draw { (Linear::new, Recurrent::new) } else { (Linear::zeros, Recurrent::zeros) };
+        // The CNN towers come first; rl_games then sizes the (possibly empty) tower by running it
+        // on `torch.rand(1, *input_shape)`: that draw happens even for an MLP.
+        let input_shape = match &cfg.cnn {
+            Some(cnn) => tower_input_shape(cnn, obs_shape),
+            None => obs_shape.to_vec(),
+        };
+        let actor_cnn = cfg.cnn.as_ref().map(|cnn| ConvTower::new(cnn, &input_shape, draw));
+        let critic_cnn = cfg.cnn.as_ref().filter(|_| cfg.separate).map(|cnn| ConvTower::new(cnn, &input_shape, draw));
+        if draw {
+            let shape: Vec<i64> = std::iter::once(1).chain(input_shape.iter().copied()).collect();
+            let _ = Tensor::rand(shape.as_slice(), (Kind::Float, Device::Cpu));
+        }
+        let obs_size = match &actor_cnn {
+            Some(tower) => tower.output_size(&input_shape),
+            None => input_shape.iter().product(),
+        };
+        // `A2CBuilder.Network.__init__`: where the RNN sits sets the MLP's and the heads' sizes.
+        let mlp_out = cfg.mlp.units.last().copied().unwrap_or(obs_size);
+        let (mlp_in, features) = match &cfg.rnn {
+            None => (obs_size, mlp_out),
+            Some(r) => {
+                let concat = if r.concat_output { obs_size } else { 0 };
+                if r.before_mlp {
+                    (r.units + concat, mlp_out)
+                } else {
+                    (obs_size, r.units + concat)
+                }
+            }
+        };
+        let rnn = cfg.rnn.map(|spec| {
+            let input = if spec.before_mlp { obs_size } else { mlp_out + if spec.concat_input { obs_size } else { 0 } };
+            let actor = recurrent(&spec, input);
+            let critic = cfg.separate.then(|| recurrent(&spec, input));
+            let norm = || spec.layer_norm.then(|| LayerNorm::new(spec.units));
+            let actor_norm = norm();
+            let critic_norm = if cfg.separate { norm() } else { None };
+            RnnLayers { spec, actor, critic, actor_norm, critic_norm }
+        });
         let mlp = || {
             let mut layers = Vec::new();
-            let mut fan_in = obs_size;
+            let mut fan_in = mlp_in;
             for &u in &cfg.mlp.units {
                 layers.push(linear(fan_in, u));
                 fan_in = u;
@@ -146,7 +233,6 @@ impl ActorCritic {
         };
         let actor_mlp = mlp();
         let critic_mlp = if cfg.separate { mlp() } else { Vec::new() };
-        let features = cfg.mlp.units.last().copied().unwrap_or(obs_size);
         let value = linear(features, 1);
         let mu = linear(features, actions);
         let sigma = if cfg.head.fixed_sigma {
@@ -154,7 +240,7 @@ impl ActorCritic {
         } else {
             SigmaHead::Head(linear(features, actions))
         };
-        ActorCritic { cfg: cfg.clone(), actor_mlp, critic_mlp, value, mu, sigma }
+        ActorCritic { cfg: cfg.clone(), actor_mlp, critic_mlp, value, mu, sigma, rnn, actor_cnn, critic_cnn }
     }
 
     /// The same parameters as trainable leaves on `device`.
@@ -170,11 +256,24 @@ impl ActorCritic {
                 SigmaHead::Fixed(p) => SigmaHead::Fixed(p.to_device(device).detach().set_requires_grad(true)),
                 SigmaHead::Head(head) => SigmaHead::Head(head.to_device(device)),
             },
+            rnn: self.rnn.as_ref().map(|r| RnnLayers {
+                spec: r.spec,
+                actor: r.actor.to_device(device),
+                critic: r.critic.as_ref().map(|c| c.to_device(device)),
+                actor_norm: r.actor_norm.as_ref().map(|n| n.to_device(device)),
+                critic_norm: r.critic_norm.as_ref().map(|n| n.to_device(device)),
+            }),
+            actor_cnn: self.actor_cnn.as_ref().map(|t| t.to_device(device)),
+            critic_cnn: self.critic_cnn.as_ref().map(|t| t.to_device(device)),
         }
     }
 
     /// §5.2: every Linear weight ← mlp.initializer (biases are already 0); μ weight ← mu_init; σ ← sigma_init.
     fn initialise(&self) {
+        // `self.modules()` order: the towers' convolutions come before every Linear.
+        for tower in self.actor_cnn.iter().chain(&self.critic_cnn) {
+            tower.initialise();
+        }
         let mut linears: Vec<&Linear> = self.actor_mlp.iter().chain(&self.critic_mlp).collect();
         linears.push(&self.value);
         linears.push(&self.mu);
@@ -212,20 +311,128 @@ impl ActorCritic {
         h
     }
 
-    /// Forward pass on already-normalised observations (batch, *obs_shape).
+    /// Whether the network has a recurrent layer (and its forward needs [`SeqInput`]).
+    pub fn is_rnn(&self) -> bool {
+        self.rnn.is_some()
+    }
+
+    /// rl_games' `get_default_rnn_state`: zero states for `batch` sequences, (layers, batch,
+    /// units) each: (h, c) or (h,), the critic's after the actor's with `separate`; empty
+    /// without an RNN.
+    pub fn zero_rnn_states(&self, batch: i64, device: Device) -> Vec<Tensor> {
+        let Some(r) = &self.rnn else { return Vec::new() };
+        let mut states = r.actor.zero_states(batch, device);
+        if let Some(c) = &r.critic {
+            states.extend(c.zero_states(batch, device));
+        }
+        states
+    }
+
+    /// One branch's trunk (`A2CBuilder.Network.forward`): the MLP alone, or the MLP and the RNN
+    /// in the configured order, with the layer norm and the concatenations.
+    fn trunk(
+        &self,
+        x: &Tensor,
+        mlp: &[Linear],
+        rnn: Option<(&Recurrent, Option<&LayerNorm>)>,
+        seq: &SeqInput<'_>,
+        states: &[Tensor],
+    ) -> (Tensor, Vec<Tensor>) {
+        let (Some((cell, norm)), Some(spec)) = (rnn, self.cfg.rnn) else {
+            return (self.run_mlp(mlp, x), Vec::new());
+        };
+        let input = if spec.before_mlp {
+            x.shallow_clone()
+        } else {
+            let h = self.run_mlp(mlp, x);
+            if spec.concat_input {
+                Tensor::cat(&[h, x.shallow_clone()], 1)
+            } else {
+                h
+            }
+        };
+        let batch = input.size()[0];
+        let num_seqs = batch / seq.seq_length;
+        // (batch, F) → (T, num_seqs, F): each sequence's rows are consecutive in the batch.
+        let input = input.reshape([num_seqs, seq.seq_length, -1]).transpose(0, 1);
+        let dones = seq.dones.map(|d| d.reshape([num_seqs, seq.seq_length]).transpose(0, 1));
+        let (out, states) = cell.forward(&input, states, dones.as_ref(), seq.train);
+        let mut out = out.transpose(0, 1).contiguous().reshape([batch, -1]);
+        if let Some(norm) = norm {
+            out = norm.forward(&out);
+        }
+        if spec.concat_output {
+            out = Tensor::cat(&[out, x.shallow_clone()], 1);
+        }
+        if spec.before_mlp {
+            out = self.run_mlp(mlp, &out);
+        }
+        (out, states)
+    }
+
+    /// Splits the states into the actor's and (with `separate`) the critic's.
+    fn split_states<'s>(&self, states: &'s [Tensor]) -> (&'s [Tensor], &'s [Tensor]) {
+        match &self.rnn {
+            Some(r) if r.critic.is_some() => states.split_at(r.spec.kind.states()),
+            _ => (states, &[]),
+        }
+    }
+
+    /// Forward pass on already-normalised observations (batch, *obs_shape); a recurrent network
+    /// starts from zero states with sequences of one step.
     pub fn forward(&self, obs: &Tensor) -> PolicyOutput {
-        let x = obs.flatten(1, -1);
-        let actor_features = self.run_mlp(&self.actor_mlp, &x);
-        let critic_features =
-            if self.cfg.separate { self.run_mlp(&self.critic_mlp, &x) } else { actor_features.shallow_clone() };
+        if self.rnn.is_some() {
+            let states = self.zero_rnn_states(obs.size()[0], obs.device());
+            let seq = SeqInput { states: &states, dones: None, seq_length: 1, train: false };
+            return self.forward_seq(obs, &seq).0;
+        }
+        let empty = SeqInput { states: &[], dones: None, seq_length: 1, train: false };
+        self.forward_seq(obs, &empty).0
+    }
+
+    /// Forward pass with the recurrent inputs: the outputs and the states after the last step.
+    pub fn forward_seq(&self, obs: &Tensor, seq: &SeqInput<'_>) -> (PolicyOutput, Vec<Tensor>) {
+        let x = self.tower(self.actor_cnn.as_ref(), obs);
+        let rnn = self.rnn.as_ref();
+        let (actor_states, critic_states) = self.split_states(seq.states);
+        let actor_rnn = rnn.map(|r| (&r.actor, r.actor_norm.as_ref()));
+        let (actor_features, mut states) = self.trunk(&x, &self.actor_mlp, actor_rnn, seq, actor_states);
+        let critic_features = if self.cfg.separate {
+            let critic_rnn = rnn.and_then(|r| r.critic.as_ref().map(|c| (c, r.critic_norm.as_ref())));
+            let xc = self.tower(self.critic_cnn.as_ref(), obs);
+            let (features, critic_next) = self.trunk(&xc, &self.critic_mlp, critic_rnn, seq, critic_states);
+            states.extend(critic_next);
+            features
+        } else {
+            actor_features.shallow_clone()
+        };
         let value = activate(self.cfg.value_activation, self.value.forward(&critic_features), self.cfg.arithmetic);
         let ActorOutput { mu, sigma, log_sigma } = self.policy_head(&actor_features);
-        PolicyOutput { mu, sigma, log_sigma, value }
+        (PolicyOutput { mu, sigma, log_sigma, value }, states)
     }
 
     /// The actor half of [`forward`](Self::forward) (no critic, no value): what a player needs.
     pub fn forward_actor(&self, obs: &Tensor) -> ActorOutput {
-        self.policy_head(&self.run_mlp(&self.actor_mlp, &obs.flatten(1, -1)))
+        self.policy_head(&self.run_mlp(&self.actor_mlp, &self.tower(self.actor_cnn.as_ref(), obs)))
+    }
+
+    /// A branch's input features: its CNN tower's flat output, or the flat observations.
+    fn tower(&self, cnn: Option<&ConvTower>, obs: &Tensor) -> Tensor {
+        match cnn {
+            Some(tower) => tower.forward(obs, self.cfg.arithmetic),
+            None => obs.flatten(1, -1),
+        }
+    }
+
+    /// The actor half of [`forward_seq`](Self::forward_seq): the policy and the next states,
+    /// where a `separate` network's critic states come back unchanged (the critic is not run).
+    pub fn forward_actor_seq(&self, obs: &Tensor, seq: &SeqInput<'_>) -> (ActorOutput, Vec<Tensor>) {
+        let x = self.tower(self.actor_cnn.as_ref(), obs);
+        let (actor_states, critic_states) = self.split_states(seq.states);
+        let actor_rnn = self.rnn.as_ref().map(|r| (&r.actor, r.actor_norm.as_ref()));
+        let (features, mut states) = self.trunk(&x, &self.actor_mlp, actor_rnn, seq, actor_states);
+        states.extend(critic_states.iter().map(Tensor::shallow_clone));
+        (self.policy_head(&features), states)
     }
 
     /// μ and σ from the actor features.
@@ -282,6 +489,12 @@ impl ActorCritic {
         if let SigmaHead::Fixed(p) = &self.sigma {
             out.push(("a2c_network.sigma".into(), p.shallow_clone()));
         }
+        if let Some(t) = &self.actor_cnn {
+            t.named("a2c_network.actor_cnn", &mut out);
+        }
+        if let Some(t) = &self.critic_cnn {
+            t.named("a2c_network.critic_cnn", &mut out);
+        }
         let mut linear = |prefix: String, l: &Linear| {
             out.push((format!("{prefix}.weight"), l.weight.shallow_clone()));
             out.push((format!("{prefix}.bias"), l.bias.shallow_clone()));
@@ -292,6 +505,24 @@ impl ActorCritic {
         for (i, l) in self.critic_mlp.iter().enumerate() {
             linear(format!("a2c_network.critic_mlp.{}", 2 * i), l);
         }
+        // Registration order of `A2CBuilder.Network`: the RNNs, then their layer norms.
+        if let Some(r) = &self.rnn {
+            let (cell, norm) = if r.critic.is_some() { ("a_rnn", "a_layer_norm") } else { ("rnn", "layer_norm") };
+            r.actor.named(&format!("a2c_network.{cell}.rnn"), &mut out);
+            if let Some(c) = &r.critic {
+                c.named("a2c_network.c_rnn.rnn", &mut out);
+            }
+            if let Some(n) = &r.actor_norm {
+                n.named(&format!("a2c_network.{norm}"), &mut out);
+            }
+            if let Some(n) = &r.critic_norm {
+                n.named("a2c_network.c_layer_norm", &mut out);
+            }
+        }
+        let mut linear = |prefix: String, l: &Linear| {
+            out.push((format!("{prefix}.weight"), l.weight.shallow_clone()));
+            out.push((format!("{prefix}.bias"), l.bias.shallow_clone()));
+        };
         linear("a2c_network.value".into(), &self.value);
         linear("a2c_network.mu".into(), &self.mu);
         if let SigmaHead::Head(head) = &self.sigma {

@@ -1,7 +1,7 @@
 //! `continuous_a2c_logstd`: the network plus its observation and value normalisers (docs/rl_games.md §5.3),
 //! how it acts, and how its actions become environment actions (§4.4).
 use crate::checkpoint::{LoadedCheckpoint, OBS_RMS};
-use crate::network::{neglogp, ActorCritic, PolicyOutput};
+use crate::network::{neglogp, ActorCritic, PolicyOutput, SeqInput};
 use crate::normalizer::RunningMeanStd;
 use crate::spec::NetworkConfig;
 use rlhost_sdk::PluginError;
@@ -43,9 +43,8 @@ impl Model {
         normalize_value: bool,
         device: Device,
     ) -> Self {
-        let obs_size: i64 = obs_shape.iter().product();
         Model {
-            net: ActorCritic::new(cfg, obs_size, actions, device),
+            net: ActorCritic::for_shape(cfg, obs_shape, actions, device),
             obs_rms: normalize_input.then(|| RunningMeanStd::new(obs_shape, device)),
             value_rms: normalize_value.then(|| RunningMeanStd::new(&[1], device)),
         }
@@ -64,9 +63,8 @@ impl Model {
         normalize_input: bool,
         device: Device,
     ) -> Result<Self, PluginError> {
-        let obs_size: i64 = obs_shape.iter().product();
         // No random init: loading a checkpoint leaves the generator (the action noise) alone.
-        let net = ActorCritic::zeros(cfg, obs_size, actions, device);
+        let net = ActorCritic::zeros_for_shape(cfg, obs_shape, actions, device);
         let params = net.actor_parameters();
         if let Some(extra) =
             ckpt.names_with_prefix("a2c_network.actor_mlp.").find(|k| !params.iter().any(|(name, _)| name == k))
@@ -128,6 +126,20 @@ impl Model {
         self.net.forward(&self.normalize_obs(obs))
     }
 
+    /// [`forward_train`](Self::forward_train) of a recurrent network over the minibatch's
+    /// sequences (`seq`: their start states, dones and length).
+    pub fn forward_train_seq(&mut self, obs: &Tensor, seq: &SeqInput<'_>) -> PolicyOutput {
+        if let Some(rms) = &mut self.obs_rms {
+            tch::no_grad(|| rms.update(obs));
+        }
+        self.net.forward_seq(&self.normalize_obs(obs), seq).0
+    }
+
+    /// One-step sequences from `states` (a rollout or player step, eval mode).
+    fn step_input<'a>(states: &'a [Tensor]) -> SeqInput<'a> {
+        SeqInput { states, dones: None, seq_length: 1, train: false }
+    }
+
     /// Value in environment units (de-normalised).
     fn denormalize_value(&self, value: Tensor) -> Tensor {
         match &self.value_rms {
@@ -138,13 +150,23 @@ impl Model {
 
     /// Rollout step: sample `a = μ + σ·ξ` and return its neg-log-prob and the de-normalised value.
     pub fn act(&self, obs: &Tensor) -> Act {
+        tch::no_grad(|| self.sample(self.net.forward(&self.normalize_obs(obs))))
+    }
+
+    /// [`act`](Self::act) of a recurrent network from `states` (one step per env): the step and
+    /// the states after it.
+    pub fn act_seq(&self, obs: &Tensor, states: &[Tensor]) -> (Act, Vec<Tensor>) {
         tch::no_grad(|| {
-            let out = self.net.forward(&self.normalize_obs(obs));
-            let action = &out.mu + &out.sigma * out.mu.randn_like();
-            let neglogp = neglogp(&action, &out.mu, &out.sigma, &out.log_sigma);
-            let value = self.denormalize_value(out.value);
-            Act { action, neglogp, value, mu: out.mu, sigma: out.sigma }
+            let (out, next) = self.net.forward_seq(&self.normalize_obs(obs), &Self::step_input(states));
+            (self.sample(out), next)
         })
+    }
+
+    fn sample(&self, out: PolicyOutput) -> Act {
+        let action = &out.mu + &out.sigma * out.mu.randn_like();
+        let neglogp = neglogp(&action, &out.mu, &out.sigma, &out.log_sigma);
+        let value = self.denormalize_value(out.value);
+        Act { action, neglogp, value, mu: out.mu, sigma: out.sigma }
     }
 
     /// Bootstrap value of the last observations, de-normalised (N, 1).
@@ -152,8 +174,19 @@ impl Model {
     /// rl_games' `get_values` runs the whole policy forward, which samples an action it then
     /// ignores: the same (N, A) draw is made here, so the next rollout's noise is rl_games'.
     pub fn value(&self, obs: &Tensor) -> Tensor {
+        self.value_seq(obs, &[])
+    }
+
+    /// [`value`](Self::value) of a recurrent network from `states` (rl_games' `get_values`
+    /// reads `self.rnn_states` and drops the states it returns).
+    pub fn value_seq(&self, obs: &Tensor, states: &[Tensor]) -> Tensor {
         tch::no_grad(|| {
-            let out = self.net.forward(&self.normalize_obs(obs));
+            let x = self.normalize_obs(obs);
+            let out = if self.net.is_rnn() {
+                self.net.forward_seq(&x, &Self::step_input(states)).0
+            } else {
+                self.net.forward(&x)
+            };
             let _ = out.mu.randn_like();
             self.denormalize_value(out.value)
         })
@@ -164,12 +197,25 @@ impl Model {
     pub fn actions(&self, obs: &Tensor, deterministic: bool) -> Tensor {
         tch::no_grad(|| {
             let out = self.net.forward_actor(&self.normalize_obs(obs));
-            if deterministic {
-                out.mu
-            } else {
-                &out.mu + &out.sigma * out.mu.randn_like()
-            }
+            Self::pick(out.mu, &out.sigma, deterministic)
         })
+    }
+
+    /// [`actions`](Self::actions) of a recurrent network from `states` (one step per env): the
+    /// actions and the states after the step.
+    pub fn actions_seq(&self, obs: &Tensor, states: &[Tensor], deterministic: bool) -> (Tensor, Vec<Tensor>) {
+        tch::no_grad(|| {
+            let (out, next) = self.net.forward_actor_seq(&self.normalize_obs(obs), &Self::step_input(states));
+            (Self::pick(out.mu, &out.sigma, deterministic), next)
+        })
+    }
+
+    fn pick(mu: Tensor, sigma: &Tensor, deterministic: bool) -> Tensor {
+        if deterministic {
+            mu
+        } else {
+            &mu + sigma * mu.randn_like()
+        }
     }
 }
 

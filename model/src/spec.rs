@@ -1,8 +1,8 @@
 //! `params.network` → a typed network description (docs/rl_games.md §3.3 and §5).
 //!
-//! Today only `actor_critic` with an MLP and a continuous head is built. The `rnn` and `cnn`
-//! blocks are refused here, in [`NetworkConfig::refusals`], and will become optional fields of
-//! [`NetworkConfig`]; a central value network (`central_value_config.network`) is the same block
+//! Today `actor_critic` with an optional `cnn` tower ([`CnnSpec`]), an MLP, an optional `rnn`
+//! ([`RnnSpec`]) and a continuous head is built; what is not is refused in
+//! [`NetworkConfig::refusals`]. A central value network (`central_value_config.network`) is the same block
 //! at another key path, which [`Section`] carries.
 use crate::section::{config_error, parse_number, ConfigResult, Refusals, Section};
 use rlhost_sdk::api::{ConfigKey, ValueType};
@@ -272,6 +272,153 @@ impl ContinuousHead {
     }
 }
 
+/// The recurrent cell of `network.rnn`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RnnKind {
+    /// `lstm`: `torch.nn.LSTM` (hidden and cell state).
+    Lstm,
+    /// `gru`: `torch.nn.GRU` (hidden state only).
+    Gru,
+}
+
+impl RnnKind {
+    /// Gates per cell: the row blocks of `weight_ih`/`weight_hh` (i, f, g, o or r, z, n).
+    pub fn gates(self) -> i64 {
+        match self {
+            RnnKind::Lstm => 4,
+            RnnKind::Gru => 3,
+        }
+    }
+
+    /// State tensors per cell: (h, c) for an LSTM, h for a GRU.
+    pub fn states(self) -> usize {
+        match self {
+            RnnKind::Lstm => 2,
+            RnnKind::Gru => 1,
+        }
+    }
+}
+
+/// `network.rnn`: the recurrent layer of rl_games' `A2CBuilder` (docs/rl_games.md §5.6).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RnnSpec {
+    /// `name`: lstm or gru.
+    pub kind: RnnKind,
+    /// `units`: hidden size.
+    pub units: i64,
+    /// `layers`: stacked cells.
+    pub layers: i64,
+    /// `before_mlp`: the RNN reads the observations and the MLP reads its output; otherwise the
+    /// RNN reads the MLP's output and the heads read the RNN's.
+    pub before_mlp: bool,
+    /// `concat_input`: after-MLP RNNs read `[mlp(x), x]` (rl_games ignores it with `before_mlp`).
+    pub concat_input: bool,
+    /// `concat_output`: `[rnn(..), x]` goes on (to the MLP with `before_mlp`, else to the heads).
+    pub concat_output: bool,
+    /// `layer_norm`: `LayerNorm(units)` on the RNN's output.
+    pub layer_norm: bool,
+}
+
+impl RnnSpec {
+    /// Parses `network.rnn` (rl_games reads `name`, `units`, `layers` unconditionally).
+    pub fn parse(rnn: &Section<'_>) -> ConfigResult<Self> {
+        let kind = match rnn.str_req("name")? {
+            "lstm" => RnnKind::Lstm,
+            "gru" => RnnKind::Gru,
+            other => {
+                return Err(config_error(
+                    &rnn.key_path("name"),
+                    format!("unknown rnn '{other}' (expected lstm or gru)"),
+                ))
+            }
+        };
+        Ok(RnnSpec {
+            kind,
+            units: rnn.positive_req("units")?,
+            layers: rnn.positive_req("layers")?,
+            before_mlp: rnn.bool_or("before_mlp", false)?,
+            concat_input: rnn.bool_or("concat_input", false)?,
+            concat_output: rnn.bool_or("concat_output", false)?,
+            layer_norm: rnn.bool_or("layer_norm", false)?,
+        })
+    }
+}
+
+/// The convolution of `network.cnn.type`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConvKind {
+    /// `conv2d`: `torch.nn.Conv2d` on (C, H, W) inputs.
+    Conv2d,
+    /// `conv1d`: `torch.nn.Conv1d` on (C, L) inputs.
+    Conv1d,
+}
+
+/// One entry of `network.cnn.convs`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConvSpec {
+    /// `filters`: output channels.
+    pub filters: i64,
+    /// `kernel_size` (square for conv2d).
+    pub kernel_size: i64,
+    /// `strides`.
+    pub strides: i64,
+    /// `padding` (zeros, both sides).
+    pub padding: i64,
+}
+
+/// `network.cnn`: rl_games' convolutional tower (docs/rl_games.md §5.7).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CnnSpec {
+    /// `type`: conv2d or conv1d.
+    pub kind: ConvKind,
+    /// `activation` after every convolution.
+    pub activation: Activation,
+    /// `initializer` of the convolution weights (biases are zeroed).
+    pub initializer: Initializer,
+    /// `convs`, in order.
+    pub convs: Vec<ConvSpec>,
+    /// `permute_input` (default true): (B, H, W, C) observations become (B, C, H, W).
+    pub permute_input: bool,
+}
+
+impl CnnSpec {
+    /// Parses `network.cnn` (rl_games reads `type`, `convs`, `activation`, `initializer`).
+    pub fn parse(cnn: &Section<'_>) -> ConfigResult<Self> {
+        let kind = match cnn.str_req("type")? {
+            "conv2d" => ConvKind::Conv2d,
+            "conv1d" => ConvKind::Conv1d,
+            other => {
+                return Err(config_error(
+                    &cnn.key_path("type"),
+                    format!("unknown or unsupported cnn type '{other}' (expected conv2d or conv1d)"),
+                ))
+            }
+        };
+        let activation = Activation::parse(&cnn.key_path("activation"), Some(cnn.str_req("activation")?))?;
+        let initializer = Initializer::required(cnn, "initializer")?;
+        let path = cnn.key_path("convs");
+        let Some(Value::Array(list)) = cnn.get("convs") else {
+            return Err(config_error(&path, "required list of {filters, kernel_size, strides, padding}"));
+        };
+        let mut convs = Vec::with_capacity(list.len());
+        for (i, conv) in list.iter().enumerate() {
+            let at = format!("{path}[{i}]");
+            let c = Section::new(&at, conv)?;
+            let padding = c.i64_req("padding")?;
+            if padding < 0 {
+                return Err(config_error(&c.key_path("padding"), format!("must be >= 0, got {padding}")));
+            }
+            convs.push(ConvSpec {
+                filters: c.positive_req("filters")?,
+                kernel_size: c.positive_req("kernel_size")?,
+                strides: c.positive_req("strides")?,
+                padding,
+            });
+        }
+        Ok(CnnSpec { kind, activation, initializer, convs, permute_input: cnn.bool_or("permute_input", true)? })
+    }
+}
+
 /// `params.network` for `actor_critic` with an MLP and a continuous head.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NetworkConfig {
@@ -279,6 +426,10 @@ pub struct NetworkConfig {
     pub separate: bool,
     /// The hidden layers.
     pub mlp: MlpSpec,
+    /// `network.rnn`: a recurrent layer (with `separate`, one per branch).
+    pub rnn: Option<RnnSpec>,
+    /// `network.cnn`: a convolutional tower before everything (with `separate`, one per branch).
+    pub cnn: Option<CnnSpec>,
     /// Activation on the value head.
     pub value_activation: Activation,
     /// The policy head.
@@ -295,9 +446,8 @@ pub(crate) fn trunk_refusals(network: &Section<'_>, out: &mut Refusals) -> Confi
     if name != "actor_critic" {
         out.refuse(network.key_path("name"), format!("network '{name}', only actor_critic"));
     }
-    // The places where recurrent and convolutional towers will be read.
-    out.check(network, "rnn", "an RNN");
-    out.check(network, "cnn", "a CNN tower");
+    // The policy's `rnn` and `cnn` are built (`NetworkConfig::parse`), a central value network's
+    // are not (`ValueNetConfig::refusals`).
     if let Some(norm) = network.opt_str("normalization")? {
         if norm != "None" && !norm.is_empty() {
             out.refuse(network.key_path("normalization"), format!("normalization '{norm}'"));
@@ -314,6 +464,11 @@ impl NetworkConfig {
     /// and cnn towers, normalisation, D2RL, another network or a discrete space).
     pub fn refusals(network: &Section<'_>, out: &mut Refusals) -> ConfigResult<()> {
         trunk_refusals(network, out)?;
+        if let Some(rnn) = network.child("rnn")? {
+            if rnn.opt_str("name")? == Some("identity") {
+                out.refuse(rnn.key_path("name"), "the identity RNN");
+            }
+        }
         if let Some(space) = network.child("space")? {
             for key in ["discrete", "multi_discrete"] {
                 if space.has(key) {
@@ -335,9 +490,19 @@ impl NetworkConfig {
             Activation::parse(&network.key_path("value_activation"), network.opt_str("value_activation")?)?;
         let space = network.child_req("space")?;
         let head = ContinuousHead::parse(&space.child_req("continuous")?)?;
+        // rl_games: `has_rnn = 'rnn' in params`, so any `rnn` block is built.
+        let rnn = network.child("rnn")?.map(|rnn| RnnSpec::parse(&rnn)).transpose()?;
+        if rnn.is_some_and(|r| r.before_mlp) && mlp.units.is_empty() {
+            // rl_games sizes the heads from the observations then, and its forward fails.
+            return Err(config_error(&network.key_path("rnn.before_mlp"), "needs at least one mlp.units layer"));
+        }
+        // rl_games: `'cnn' in params`.
+        let cnn = network.child("cnn")?.map(|cnn| CnnSpec::parse(&cnn)).transpose()?;
         Ok(NetworkConfig {
             separate: network.bool_or("separate", false)?,
             mlp,
+            rnn,
+            cnn,
             value_activation,
             head,
             arithmetic: Arithmetic::default(),
@@ -359,7 +524,20 @@ pub fn config_keys() -> Vec<ConfigKey> {
         ("network.normalization", Any),
         ("network.value_activation", String),
         ("network.rnn", Map),
+        ("network.rnn.name", String),
+        ("network.rnn.units", Int),
+        ("network.rnn.layers", Int),
+        ("network.rnn.before_mlp", Bool),
+        ("network.rnn.concat_input", Bool),
+        ("network.rnn.concat_output", Bool),
+        ("network.rnn.layer_norm", Bool),
         ("network.cnn", Map),
+        ("network.cnn.type", String),
+        ("network.cnn.activation", String),
+        ("network.cnn.initializer", Map),
+        ("network.cnn.regularizer", Map),
+        ("network.cnn.convs", List),
+        ("network.cnn.permute_input", Bool),
         ("network.value_shape", Any),
         ("network.mlp.units", List),
         ("network.mlp.activation", String),

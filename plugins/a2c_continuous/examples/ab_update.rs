@@ -83,6 +83,7 @@ fn main() {
         advantages: g("ds.advantages"),
         mu: g("ds.mu"),
         sigma: g("ds.sigma"),
+        sequences: None,
     };
     for k in ["obs", "actions", "old_logp_actions", "old_values", "returns", "advantages", "mu", "sigma"] {
         println!("ds.{k}: {:?}", g(&format!("ds.{k}")).size());

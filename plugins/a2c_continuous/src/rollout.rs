@@ -3,7 +3,8 @@
 use crate::central_value::CentralValueTrain;
 use crate::config::{PpoConfig, RewardShaper};
 use crate::gae::compute_gae;
-use rlhost_model::policy::{ActionMap, Model};
+use rlhost_model::network::ActorCritic;
+use rlhost_model::policy::{Act, ActionMap, Model};
 use rlhost_sdk::api::space::STATES;
 use rlhost_sdk::{EnvHandle, ErrorKind, PluginError, StepBuffers};
 use std::time::Instant;
@@ -34,6 +35,9 @@ pub struct RolloutBuffers {
     pub dones: Tensor,
     /// Per step: [finished episodes, Σ raw return, Σ shaped return, Σ length] of the finished ones (H, 4).
     pub episode_sums: Tensor,
+    /// A recurrent policy's states at every `seq_length` boundary, (H / seq_length, layers, N,
+    /// units) per state tensor (rl_games' `mb_rnn_states`); empty without an RNN.
+    pub rnn_states: Vec<Tensor>,
 }
 
 /// What is carried from one rollout to the next (and stored in checkpoints under `rollout.*`).
@@ -47,6 +51,8 @@ pub struct Carry {
     pub dones: Tensor,
     /// Running episode [raw return, shaped return, length] per env (N, 3).
     pub episode: Tensor,
+    /// A recurrent policy's current states, (layers, N, units) each; empty without an RNN.
+    pub rnn_states: Vec<Tensor>,
 }
 
 /// Timings of one rollout, in seconds.
@@ -72,6 +78,8 @@ pub struct Rollout {
     obs_group: usize,
     /// Index of the `states` group, when they are recorded.
     states_group: Option<usize>,
+    /// uint8 (image) observations, stored as `x / 255` float32 (rl_games' `_preproc_obs`).
+    obs_uint8: bool,
     env_actions: Tensor,
     /// Policy → env actions, on the training device.
     action_map: ActionMap,
@@ -151,17 +159,20 @@ impl Rollout {
                 raw_rewards: f32_zeros(vec![horizon, n]),
                 dones: f32_zeros(vec![horizon, n]),
                 episode_sums: f32_zeros(vec![horizon, 4]),
+                rnn_states: Vec::new(),
             },
             carry: Carry {
                 states: states_buffer(&[n]),
                 obs: f32_zeros(with(&[n], &obs_shape)),
                 dones: Tensor::ones([n], (Kind::Float, device)),
                 episode: f32_zeros(vec![n, 3]),
+                rnn_states: Vec::new(),
             },
             advantages: f32_zeros(vec![horizon, n]),
             step: env.step_buffers()?,
             obs_group,
             states_group: states_group.map(|(i, _)| i),
+            obs_uint8: obs_spec.dtype == rlhost_sdk::api::DlDataType::U8,
             env_actions: Tensor::zeros([n, a], (Kind::Float, env.device())),
             // `clip_actions` is applied per call (it is a `PpoConfig` field, passed to `play`).
             action_map: ActionMap::new(true, low, high, device),
@@ -169,18 +180,59 @@ impl Rollout {
         })
     }
 
-    /// Resets every environment; dones become ones and episode accumulators zeros.
+    /// Allocates the recurrent states of `net` (zero, as rl_games' `init_tensors`) and their
+    /// per-sequence record for sequences of `seq_length` steps; nothing without an RNN.
+    pub fn init_rnn(&mut self, net: &ActorCritic, seq_length: i64) {
+        let n = self.carry.obs.size()[0];
+        self.carry.rnn_states = net.zero_rnn_states(n, self.device);
+        let seqs = self.horizon() as i64 / seq_length;
+        self.buf.rnn_states = self.carry.rnn_states.iter().map(|s| s.unsqueeze(0).repeat([seqs, 1, 1, 1])).collect();
+    }
+
+    /// Resets every environment; dones become ones, episode accumulators and recurrent states
+    /// zeros (rl_games' `reset_envs` takes the default RNN state).
     pub fn reset(&mut self, env: &mut EnvHandle) -> Result<(), PluginError> {
         env.reset(self.step.observations())?;
         self.copy_observations();
         let _ = self.carry.dones.fill_(1.0);
         let _ = self.carry.episode.zero_();
+        for s in &mut self.carry.rnn_states {
+            let _ = s.zero_();
+        }
         Ok(())
+    }
+
+    /// The policy step of a recurrent policy (`play_steps_rnn`): the states are recorded at each
+    /// `seq_length` boundary before the step, and replaced by the ones the step returns.
+    fn act_recurrent(&mut self, model: &Model, t: i64, seq_length: i64) -> Act {
+        if t % seq_length == 0 {
+            for (s, record) in self.carry.rnn_states.iter().zip(&self.buf.rnn_states) {
+                record.get(t / seq_length).copy_(s);
+            }
+        }
+        let (act, next) = model.act_seq(&self.carry.obs, &self.carry.rnn_states);
+        self.carry.rnn_states = next;
+        act
+    }
+
+    /// `zero_rnn_on_done`: the states of the envs that just finished an episode become zero.
+    fn zero_finished_states(&mut self, dones: &Tensor) {
+        let finished = dones.gt(0.0).view([1, -1, 1]);
+        for s in &mut self.carry.rnn_states {
+            let _ = s.masked_fill_(&finished, 0.0);
+        }
     }
 
     /// The step buffers' observations (and states) into the carry.
     fn copy_observations(&mut self) {
-        self.carry.obs.copy_(self.step.obs(self.obs_group));
+        let obs = self.step.obs(self.obs_group);
+        if self.obs_uint8 {
+            // rl_games stores the bytes and divides in the model call; dividing once here gives
+            // the same float32 values.
+            self.carry.obs.copy_(&(obs.to_kind(Kind::Float) / 255.0));
+        } else {
+            self.carry.obs.copy_(obs);
+        }
         if let (Some(states), Some(group)) = (&mut self.carry.states, self.states_group) {
             states.copy_(self.step.obs(group));
         }
@@ -212,8 +264,9 @@ impl Rollout {
     ) -> Result<RolloutTimes, PluginError> {
         let start = Instant::now();
         let mut times = RolloutTimes::default();
+        let recurrent = !self.carry.rnn_states.is_empty();
         for t in 0..cfg.horizon_length {
-            let act = model.act(&self.carry.obs);
+            let act = if recurrent { self.act_recurrent(model, t, cfg.seq_length) } else { model.act(&self.carry.obs) };
             let value = self.critic_value(critic, &act.value);
             self.buf.obs.get(t).copy_(&self.carry.obs);
             if let (Some(buf), Some(states)) = (&self.buf.states, &self.carry.states) {
@@ -243,6 +296,9 @@ impl Rollout {
             self.buf.rewards.get(t).copy_(&shaped);
             self.buf.raw_rewards.get(t).copy_(&rewards);
             self.track_episodes(t, &rewards, &shaped, &dones);
+            if recurrent && cfg.zero_rnn_on_done {
+                self.zero_finished_states(&dones);
+            }
             self.copy_observations();
             self.carry.dones.copy_(&dones);
         }
@@ -250,7 +306,7 @@ impl Rollout {
         // so no action draw); without, the whole policy (`Model::value` makes its draw).
         let last_values = match (critic, &self.carry.states) {
             (Some(c), Some(states)) => c.value(states).squeeze_dim(1),
-            _ => model.value(&self.carry.obs).squeeze_dim(1),
+            _ => model.value_seq(&self.carry.obs, &self.carry.rnn_states).squeeze_dim(1),
         };
         let gae_start = Instant::now();
         self.advantages = tch::no_grad(|| {

@@ -7,7 +7,7 @@ use crate::distributed::Distributed;
 use crate::losses::{actor_loss, bound_loss, critic_loss, policy_kl};
 use crate::rollout::Rollout;
 use crate::schedule::Scheduler;
-use rlhost_model::network::{entropy, neglogp};
+use rlhost_model::network::{entropy, neglogp, SeqInput};
 use rlhost_model::normalizer::RunningMeanStd;
 use rlhost_model::policy::Model;
 use rlhost_sdk::{ErrorKind, PluginError};
@@ -32,6 +32,25 @@ pub struct Batch {
     pub mu: Tensor,
     /// σ (B, A), overwritten after each minibatch (quirk 3).
     pub sigma: Tensor,
+    /// A recurrent policy's sequences, `None` without an RNN.
+    pub sequences: Option<Sequences>,
+}
+
+/// The batch as rl_games' `PPODataset` sees it for an RNN: B / seq_length sequences of
+/// `seq_length` consecutive rows (one env's steps), with the states each started from.
+#[derive(Debug)]
+pub struct Sequences {
+    /// Per state tensor (layers, B / seq_length, units); sequence k = rows k·seq_length.. .
+    pub states: Vec<Tensor>,
+    /// Done flags (B,) in row order, float32 (the update's resets with `zero_rnn_on_done`).
+    pub dones: Tensor,
+}
+
+/// (H / S, layers, N, units) → (layers, N·H / S, units): sequence index env·(H / S) + k, the
+/// order of the flattened rows (rl_games' `permute(1, 2, 0, 3)`).
+fn flatten_states(t: &Tensor) -> Tensor {
+    let size = t.size();
+    t.permute([1, 2, 0, 3]).reshape([size[1], size[0] * size[2], size[3]])
 }
 
 /// (H, N, …) → (N·H, …) by swapping the first two axes (quirk 2: row = env·H + t).
@@ -80,6 +99,10 @@ pub fn prepare_batch(rollout: &Rollout, value_rms: Option<&mut RunningMeanStd>, 
             advantages,
             mu: flatten(&b.mus),
             sigma: flatten(&b.sigmas),
+            sequences: (!b.rnn_states.is_empty()).then(|| Sequences {
+                states: b.rnn_states.iter().map(flatten_states).collect(),
+                dones: flatten(&b.dones),
+            }),
         }
     })
 }
@@ -235,7 +258,17 @@ impl Trainer {
         diagnostics: Option<&mut Diagnostics>,
     ) -> Result<MinibatchLosses, StepError> {
         let rows = |t: &Tensor| t.narrow(0, start, len);
-        let out = model.forward_train(&rows(&batch.obs));
+        let out = match &batch.sequences {
+            None => model.forward_train(&rows(&batch.obs)),
+            Some(seqs) => {
+                // `PPODataset._get_item_rnn`: whole sequences, with the states they started from.
+                let (first, count) = (start / cfg.seq_length, len / cfg.seq_length);
+                let states: Vec<Tensor> = seqs.states.iter().map(|s| s.narrow(1, first, count).contiguous()).collect();
+                let dones = cfg.zero_rnn_on_done.then(|| rows(&seqs.dones));
+                let seq = SeqInput { states: &states, dones: dones.as_ref(), seq_length: cfg.seq_length, train: true };
+                model.forward_train_seq(&rows(&batch.obs), &seq)
+            }
+        };
         let neglogp = neglogp(&rows(&batch.actions), &out.mu, &out.sigma, &out.log_sigma);
 
         let a_loss = actor_loss(

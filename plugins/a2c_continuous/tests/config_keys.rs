@@ -27,24 +27,30 @@ fn every_refused_key_is_named_in_one_error() {
     p["config"]["central_value_config"] = json!({"minibatch_size": 64, "network": {
         "name": "actor_critic", "central_value": true, "rnn": {"name": "gru", "units": 64, "layers": 1}}});
     p["config"]["normalize_rms_advantage"] = true.into();
-    p["network"]["rnn"] = json!({"name": "lstm", "units": 64, "layers": 1});
+    p["network"]["normalization"] = "layer_norm".into();
     // A value error elsewhere does not hide them: refusals come first.
     p["config"]["minibatch_size"] = 100.into();
     let err = parse_on(&p, Device::Cpu).0.expect_err("refused");
     assert_eq!(err.kind(), ErrorKind::Unsupported, "{}", err.message);
     assert_eq!(
         err.message.as_str(),
-        "not supported yet by a2c_continuous: params.network.rnn (an RNN), \
-         params.config.central_value_config.network.rnn (an RNN), \
+        "not supported yet by a2c_continuous: params.network.normalization (normalization 'layer_norm'), \
+         params.config.central_value_config.network.rnn (an RNN in the central value network), \
          params.config.normalize_rms_advantage (the EMA advantage normaliser)"
     );
 
     // The player's path (a checkpoint's network block) lists its refusals the same way.
     let mut network = p["network"].clone();
-    network["cnn"] = json!({"type": "conv2d", "convs": []});
+    network["rnn"] = json!({"name": "identity", "units": 1, "layers": 1});
     let err = rlhost_model::spec::NetworkConfig::from_json("params.network", &network).err().unwrap();
     assert_eq!(err.kind(), ErrorKind::Unsupported);
-    assert!(err.message.ends_with("params.network.rnn (an RNN), params.network.cnn (a CNN tower)"), "{}", err.message);
+    assert!(
+        err.message.ends_with(
+            "params.network.normalization (normalization 'layer_norm'), params.network.rnn.name (the identity RNN)"
+        ),
+        "{}",
+        err.message
+    );
 }
 
 #[test]

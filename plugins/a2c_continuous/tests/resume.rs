@@ -14,10 +14,17 @@ static GENERATOR: Mutex<()> = Mutex::new(());
 /// N+M epochs in one run equal N epochs, save, `patch` the file, restore into a fresh agent, M
 /// epochs — bitwise. Returns the resumed agent's messages.
 fn assert_resume_exact(patch: impl Fn(&std::path::Path, &std::path::Path)) -> Vec<String> {
+    assert_resume_exact_for(reach_params(8, 16, 64), patch)
+}
+
+/// [`assert_resume_exact`] for the config `p`.
+fn assert_resume_exact_for(
+    mut p: serde_json::Value,
+    patch: impl Fn(&std::path::Path, &std::path::Path),
+) -> Vec<String> {
     let _one = GENERATOR.lock().unwrap_or_else(|e| e.into_inner());
     let dir = tempfile::tempdir().unwrap();
     let (n, m) = (3i64, 3i64);
-    let mut p = reach_params(8, 16, 64);
     p["config"]["max_epochs"] = (n + m).into();
     let (mut full, _) = make_agent(&p, ReachEnv::new(8, 5, 10), dir.path(), true).unwrap();
     full.train().unwrap();
@@ -48,6 +55,18 @@ fn resume_is_bitwise_exact() {
         std::fs::copy(from, to).unwrap();
     });
     assert!(!messages.iter().any(|m| m.contains("rng.generator_state")), "{messages:?}");
+}
+
+/// A recurrent policy resumes exactly: the checkpoint carries the hidden states of the envs'
+/// current episodes (`rollout.rnn_states.*`; episodes of 10 steps span the 16-step rollouts).
+#[test]
+fn an_lstm_policy_resumes_bitwise_exact() {
+    let mut p = reach_params(8, 16, 64);
+    p["network"]["rnn"] = serde_json::json!({"name": "lstm", "units": 8, "layers": 1});
+    p["config"]["seq_length"] = 4.into();
+    assert_resume_exact_for(p, |from, to| {
+        std::fs::copy(from, to).unwrap();
+    });
 }
 
 /// A checkpoint written before the generator state was stored still resumes exactly, by replaying

@@ -181,8 +181,18 @@ fn check_finite(actions: &Tensor) -> Result<(), PluginError> {
 impl<D: Dynamics> NativeVecEnv for ClassicEnv<D> {
     fn info(&self) -> EnvInfo {
         let spec = &self.spec;
-        let mut observations =
-            vec![TensorSpec::float32(OBS, &[spec.obs_low.len() as i64], spec.obs_low.clone(), spec.obs_high.clone())];
+        let policy = match D::image_shape() {
+            // Bytes need no per-element bounds: [0, 255] is the type's.
+            Some(shape) => TensorSpec {
+                name: OBS.into(),
+                shape: shape.to_vec().into(),
+                dtype: rlhost_sdk::api::DlDataType::U8,
+                low: Vec::new().into(),
+                high: Vec::new().into(),
+            },
+            None => TensorSpec::float32(OBS, &[spec.obs_low.len() as i64], spec.obs_low.clone(), spec.obs_high.clone()),
+        };
+        let mut observations = vec![policy];
         if self.emit_states {
             let d = spec.state_dim as usize;
             observations.push(TensorSpec::float32(

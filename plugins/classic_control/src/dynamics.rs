@@ -43,8 +43,13 @@ pub trait Dynamics: Send + 'static {
     fn initial_state(u: &Tensor) -> Tensor;
     /// One step from `state` (N, STATE_DIM) float64 with `action` (N, A) float64.
     fn step(state: &Tensor, action: &Tensor) -> Transition;
-    /// Observations (N, OBS_DIM) float64 of `state`.
+    /// Observations (N, OBS_DIM) float64 of `state`, or (N, H, W, C) uint8 images when
+    /// [`image_shape`](Self::image_shape) says so.
     fn observe(state: &Tensor) -> Tensor;
+    /// (H, W, C) when the observations are uint8 images rather than the float vector of `spec`.
+    fn image_shape() -> Option<[i64; 3]> {
+        None
+    }
 }
 
 /// Column `k` of a (N, D) tensor, as (N,).

@@ -6,6 +6,7 @@
 //! - [`mountain_car`], `MountainCarContinuous-v0`.
 //! - [`cartpole`], `CartPoleContinuous`, CartPole-v1 with force = clamp(a, −1, 1) × 10.
 //! - [`acrobot`], `AcrobotContinuous`, Acrobot-v1 with torque = clamp(a, −1, 1).
+//! - [`cartpole_camera`], `CartPoleCamera`: the cart-pole observed as (100, 100, 3) uint8 images.
 //!
 //! The shared machinery is in [`batch`] (auto-reset, time limits, the plugin trait), [`rng`]
 //! (counter-based per-environment random numbers), [`dynamics`] (the physics contract) and
@@ -16,6 +17,7 @@
 pub mod acrobot;
 pub mod batch;
 pub mod cartpole;
+pub mod cartpole_camera;
 pub mod config;
 pub mod dynamics;
 pub mod mountain_car;
@@ -35,11 +37,14 @@ pub type PendulumEnv = ClassicEnv<pendulum::Pendulum>;
 pub type MountainCarEnv = ClassicEnv<mountain_car::MountainCar>;
 /// `CartPoleContinuous` environments.
 pub type CartPoleEnv = ClassicEnv<cartpole::CartPole>;
+/// `CartPoleCamera` environments.
+pub type CartPoleCameraEnv = ClassicEnv<cartpole_camera::CartPoleCamera>;
 /// `AcrobotContinuous` environments.
 pub type AcrobotEnv = ClassicEnv<acrobot::Acrobot>;
 
 /// Every environment name this plugin offers.
-pub const KNOWN_ENVS: &[&str] = &[pendulum::NAME, mountain_car::NAME, cartpole::NAME, acrobot::NAME];
+pub const KNOWN_ENVS: &[&str] =
+    &[pendulum::NAME, mountain_car::NAME, cartpole::NAME, acrobot::NAME, cartpole_camera::NAME];
 
 /// Builds the named environment, boxed for the plugin boundary; an unknown name lists the known ones.
 pub fn build_env(name: &str, args: &EnvArgs) -> Result<VecEnvBox, PluginError> {
@@ -48,6 +53,7 @@ pub fn build_env(name: &str, args: &EnvArgs) -> Result<VecEnvBox, PluginError> {
         mountain_car::NAME => vec_env_box(MountainCarEnv::from_args(args)?)?,
         cartpole::NAME => vec_env_box(CartPoleEnv::from_args(args)?)?,
         acrobot::NAME => vec_env_box(AcrobotEnv::from_args(args)?)?,
+        cartpole_camera::NAME => vec_env_box(CartPoleCameraEnv::from_args(args)?)?,
         other => {
             return Err(PluginError::new(
                 ErrorKind::NotFound,
@@ -69,6 +75,10 @@ fn build_cartpole(args: EnvArgs) -> Result<VecEnvBox, PluginError> {
     build_env(cartpole::NAME, &args)
 }
 
+fn build_cartpole_camera(args: EnvArgs) -> Result<VecEnvBox, PluginError> {
+    build_env(cartpole_camera::NAME, &args)
+}
+
 fn build_acrobot(args: EnvArgs) -> Result<VecEnvBox, PluginError> {
     build_env(acrobot::NAME, &args)
 }
@@ -78,7 +88,7 @@ fn manifest() -> rlhost_sdk::api::PluginManifest {
         "org.rlhost.classic_control",
         "Classic control",
         env!("CARGO_PKG_VERSION"),
-        "Batched Gymnasium classic-control tasks on tch: Pendulum, continuous MountainCar, CartPole and Acrobot.",
+        "Batched Gymnasium classic-control tasks on tch: Pendulum, continuous MountainCar, CartPole (also seen by a camera) and Acrobot.",
     )
 }
 
@@ -91,5 +101,6 @@ rlhost_sdk::export_plugin! {
         (mountain_car::NAME, build_mountain_car, config::config_keys),
         (cartpole::NAME, build_cartpole, config::config_keys),
         (acrobot::NAME, build_acrobot, config::config_keys),
+        (cartpole_camera::NAME, build_cartpole_camera, config::config_keys),
     ],
 }

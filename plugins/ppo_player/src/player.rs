@@ -42,6 +42,9 @@ pub struct PpoPlayer {
     observer: ObserverBox,
     device: Device,
     loaded: Option<Loaded>,
+    /// A recurrent policy's states between [`NativePlayer::act`] calls (rl_games' `self.states`):
+    /// zero after a restore or when the batch size changes.
+    act_states: Vec<Tensor>,
 }
 
 impl PpoPlayer {
@@ -51,7 +54,7 @@ impl PpoPlayer {
         let device = checked_device(args.device)?;
         let env = args.env.into_option().map(EnvHandle::new).transpose()?;
         // The host seeded libtorch with `args.seed` (stochastic play draws from it); plugins never reseed.
-        Ok(PpoPlayer { config, env, observer: args.observer, device, loaded: None })
+        Ok(PpoPlayer { config, env, observer: args.observer, device, loaded: None, act_states: Vec::new() })
     }
 
     /// The parsed settings.
@@ -104,6 +107,7 @@ impl PpoPlayer {
         if let (Some(env), Some(state)) = (self.env.as_mut(), ckpt.env_state()) {
             env.set_state(&state)?;
         }
+        self.act_states.clear();
         self.loaded = Some(Loaded {
             model,
             actions,
@@ -134,6 +138,9 @@ impl PpoPlayer {
         let obs_group = info.observation(&env.policy_observation().name).map_or(0, |(i, _)| i);
         let mut actions = Tensor::zeros([n, info.action_dim() as i64], (Kind::Float, env_device));
 
+        // A recurrent policy's states: zero once before the first game (rl_games' `init_rnn` runs
+        // once per `run`), then zeroed per env when its episode ends.
+        let mut states = Vec::new();
         let n_games = cfg.games_num.saturating_mul(cfg.n_game_life);
         let mut games_played: u64 = 0;
         let (mut sum_rewards, mut sum_steps) = (0.0f64, 0.0f64);
@@ -150,7 +157,7 @@ impl PpoPlayer {
                 if observer.should_stop() {
                     break 'games;
                 }
-                let a = policy_actions(loaded, bufs.obs(obs_group), cfg.deterministic)?;
+                let a = policy_actions(loaded, bufs.obs(obs_group), cfg.deterministic, &mut states)?;
                 actions.copy_(&a);
                 env.step(&actions, &bufs)?;
                 cr += bufs.rewards();
@@ -161,6 +168,10 @@ impl PpoPlayer {
                 let done_count = done_idx.size()[0] as u64;
                 games_played += done_count;
                 if done_count > 0 {
+                    let finished = done.to_device(loaded.device).to_kind(Kind::Bool).view([1, -1, 1]);
+                    for s in &mut states {
+                        let _ = s.masked_fill_(&finished, 0.0);
+                    }
                     let cur_rewards = cr.index_select(0, &done_idx).sum(Kind::Float).double_value(&[]);
                     if !cur_rewards.is_finite() {
                         return Err(non_finite_reward(&cr, &steps, &done_idx, games_played - done_count + 1));
@@ -193,13 +204,13 @@ impl PpoPlayer {
     }
 
     /// One policy step on caller tensors (see [`NativePlayer::act`]).
-    fn act_on(&self, obs: &Tensor, out: &mut Tensor, deterministic: bool) -> PluginResult<()> {
+    fn act_on(&mut self, obs: &Tensor, out: &mut Tensor, deterministic: bool) -> PluginResult<()> {
         let _no_grad = tch::no_grad_guard();
-        let loaded = self.loaded()?;
+        let loaded = self.loaded.as_ref().ok_or_else(not_restored)?;
         let d: i64 = loaded.obs_shape.iter().product();
         let a = loaded.action_dim;
-        if obs.kind() != Kind::Float {
-            return Err(shape_error(format!("act: obs must be float32, got {:?}", obs.kind())));
+        if obs.kind() != Kind::Float && obs.kind() != Kind::Uint8 {
+            return Err(shape_error(format!("act: obs must be float32 (or uint8 images), got {:?}", obs.kind())));
         }
         let dims = obs.size();
         if dims.len() < 2 || dims[1..].iter().product::<i64>() != d || (dims.len() > 2 && dims[1..].contains(&0)) {
@@ -215,7 +226,7 @@ impl PpoPlayer {
                 out.size()
             )));
         }
-        let result = policy_actions(loaded, obs, deterministic)?;
+        let result = policy_actions(loaded, obs, deterministic, &mut self.act_states)?;
         out.f_copy_(&result).map_err(|e| rlhost_sdk::tch_error(ErrorKind::Device, "act: cannot write actions", e))?;
         Ok(())
     }
@@ -245,10 +256,29 @@ impl NativePlayer for PpoPlayer {
 }
 
 /// Env-unit actions for a (N, *obs) batch on any device; the result is on the policy's device.
-fn policy_actions(loaded: &Loaded, obs: &Tensor, deterministic: bool) -> PluginResult<Tensor> {
-    let shape: Vec<i64> = std::iter::once(obs.size()[0]).chain(loaded.obs_shape.iter().copied()).collect();
+/// A recurrent policy steps from `states` and leaves the next ones there (zero states when
+/// `states` is empty or was for another batch size).
+fn policy_actions(
+    loaded: &Loaded,
+    obs: &Tensor,
+    deterministic: bool,
+    states: &mut Vec<Tensor>,
+) -> PluginResult<Tensor> {
+    let n = obs.size()[0];
+    let shape: Vec<i64> = std::iter::once(n).chain(loaded.obs_shape.iter().copied()).collect();
     let x = obs.to_device(loaded.device).reshape(shape);
-    Ok(loaded.actions.apply(&loaded.model.actions(&x, deterministic)))
+    // uint8 images are scaled to [0, 1] as rl_games' `_preproc_obs` does.
+    let x = if x.kind() == Kind::Uint8 { x.to_kind(Kind::Float) / 255.0 } else { x };
+    let net = &loaded.model.net;
+    if !net.is_rnn() {
+        return Ok(loaded.actions.apply(&loaded.model.actions(&x, deterministic)));
+    }
+    if states.first().is_none_or(|s| s.size()[1] != n) {
+        *states = net.zero_rnn_states(n, loaded.device);
+    }
+    let (actions, next) = loaded.model.actions_seq(&x, states, deterministic);
+    *states = next;
+    Ok(loaded.actions.apply(&actions))
 }
 
 /// The error for a finished episode whose return is NaN or infinite (`done_idx` are the envs that

@@ -123,6 +123,9 @@ impl PpoAgent {
             if let Some(states) = &c.states {
                 tensors.push(("rollout.states".into(), states.shallow_clone()));
             }
+            for (i, s) in c.rnn_states.iter().enumerate() {
+                tensors.push((format!("rollout.rnn_states.{i}"), s.shallow_clone()));
+            }
         }
         let bytes = checkpoint::serialize(&tensors, self.metadata())?;
         checkpoint::write_atomic(path, &bytes)
@@ -200,7 +203,22 @@ impl PpoAgent {
                 Some(s) => Some(ck.finite_tensor("rollout.states", Kind::Float, &s.size(), dev)?),
                 None => None,
             };
+            // A recurrent policy's states; a checkpoint without them continues from zero states.
+            let rnn_states = c
+                .rnn_states
+                .iter()
+                .enumerate()
+                .map(|(i, s)| {
+                    let name = format!("rollout.rnn_states.{i}");
+                    if ck.has(&name) {
+                        ck.finite_tensor(&name, Kind::Float, &s.size(), dev)
+                    } else {
+                        Ok(s.zeros_like())
+                    }
+                })
+                .collect::<Result<Vec<_>, _>>()?;
             Some((
+                rnn_states,
                 ck.finite_tensor("rollout.obs", Kind::Float, &c.obs.size(), dev)?,
                 ck.finite_tensor("rollout.dones", Kind::Float, &c.dones.size(), dev)?,
                 ck.finite_tensor("rollout.episode", Kind::Float, &c.episode.size(), dev)?,
@@ -265,8 +283,11 @@ impl PpoAgent {
             self.env
                 .set_state(&state)
                 .map_err(|e| ck.error(format!("the environment refused env_state: {}", e.message)))?;
-            if let Some((obs, dones, episode, states)) = carry {
+            if let Some((rnn_states, obs, dones, episode, states)) = carry {
                 let c = &mut self.rollout.carry;
+                for (dst, src) in c.rnn_states.iter_mut().zip(&rnn_states) {
+                    dst.copy_(src);
+                }
                 if let (Some(dst), Some(src)) = (&mut c.states, states) {
                     dst.copy_(&src);
                 }

@@ -150,11 +150,12 @@ impl PpoAgent {
             return Err(PluginError::new(ErrorKind::Shape, "environment has no action dimensions"));
         }
         let obs = info.policy_observation().ok_or_else(|| PluginError::new(ErrorKind::Shape, "no observations"))?;
-        if obs.dtype != rlhost_sdk::api::DlDataType::F32 {
+        let image = obs.dtype == rlhost_sdk::api::DlDataType::U8 && params.network.cnn.is_some();
+        if obs.dtype != rlhost_sdk::api::DlDataType::F32 && !image {
             return Err(PluginError::new(
                 ErrorKind::Unsupported,
                 format!(
-                    "observation '{}' is {}; a2c_continuous's MLP takes float32 (cnn is not supported yet)",
+                    "observation '{}' is {}; a2c_continuous takes float32, or uint8 images with a network.cnn tower",
                     obs.name, obs.dtype
                 ),
             ));
@@ -184,7 +185,11 @@ impl PpoAgent {
             c.dist = dist.clone();
         }
         let trainer = Trainer { adam, scheduler, entropy_coef: cfg.entropy_coef, dist: dist.clone() };
-        let rollout = Rollout::new(&env, cfg.horizon_length, device, critic.is_some())?;
+        let mut rollout = Rollout::new(&env, cfg.horizon_length, device, critic.is_some())?;
+        if model.net.is_rnn() {
+            check_sequences(&cfg)?;
+            rollout.init_rnn(&model.net, cfg.seq_length);
+        }
         let agent = PpoAgent {
             nn_dir: Path::new(run_dir.as_str()).join("nn"),
             meters: EpisodeMeters::new(cfg.games_to_track),
@@ -269,6 +274,25 @@ impl PpoAgent {
         }
         out
     }
+}
+
+/// rl_games' layout of a recurrent policy's batch: the horizon and each minibatch are whole
+/// sequences (rl_games raises for the minibatch, and indexes past its state record otherwise).
+fn check_sequences(cfg: &PpoConfig) -> Result<(), PluginError> {
+    let s = cfg.seq_length;
+    if cfg.horizon_length % s != 0 {
+        return Err(config_error(format!(
+            "params.config.seq_length: horizon_length {} is not divisible by seq_length {s} (a recurrent policy stores its states every seq_length steps)",
+            cfg.horizon_length
+        )));
+    }
+    if cfg.minibatch_size % s != 0 {
+        return Err(config_error(format!(
+            "params.config.seq_length: minibatch_size {} is not divisible by seq_length {s} (a recurrent policy trains on whole sequences)",
+            cfg.minibatch_size
+        )));
+    }
+    Ok(())
 }
 
 /// `<prefix>.running_mean`, `.running_var`, `.count` of a normaliser, if there is one.

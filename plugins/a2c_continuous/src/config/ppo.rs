@@ -95,6 +95,9 @@ pub struct PpoConfig {
     pub epochs_between_resets: i64,
     pub freeze_critic: bool,
     pub seq_length: i64,
+    /// `zero_rnn_on_done` (default true): a recurrent policy's states are zeroed where an
+    /// episode ended, in the rollout and (through the done flags) in the update.
+    pub zero_rnn_on_done: bool,
     /// `mixed_precision` as configured; on the CPU rl_games (torch) runs it in float32, and so
     /// does this plugin; on CUDA it is refused (bf16 autocast is not implemented yet).
     pub mixed_precision: bool,
@@ -301,6 +304,7 @@ impl PpoConfig {
             epochs_between_resets: config.i64_or("epochs_between_resets", 0)?,
             freeze_critic: config.bool_or("freeze_critic", false)?,
             seq_length,
+            zero_rnn_on_done: config.bool_or("zero_rnn_on_done", true)?,
             mixed_precision,
             use_diagnostics: config.bool_or("use_diagnostics", false)?,
             central_value,
