@@ -34,7 +34,8 @@ fn cnn_towers_build_run_and_differentiate_as_rl_games() {
     let variants: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(fixtures().join("cnn_networks.json")).unwrap()).unwrap();
     for (name, v) in variants.as_object().unwrap() {
-        let cfg = NetworkConfig::from_json("network", &v["network"]).unwrap();
+        let mut cfg = NetworkConfig::from_json("network", &v["network"]).unwrap();
+        cfg.arithmetic = rlhost_model::spec::Arithmetic::RlGames; // rl_games' own ops, to the bit
         let obs_shape: Vec<i64> = v["obs_shape"].as_array().unwrap().iter().map(|x| x.as_i64().unwrap()).collect();
         let actions = v["actions"].as_i64().unwrap();
         tch::manual_seed(42);

@@ -42,6 +42,8 @@ fn pendulum_agent(name: &str, epochs: u64, run_dir: &Path) -> PpoAgent {
         serde_json::from_str(&std::fs::read_to_string(fixtures().join("pendulum_rnn.json")).unwrap()).unwrap();
     let variant = &variants[name];
     let p = &mut params["params"];
+    // rl_games' own ops: the fused kernels of the default `fast` arithmetic differ in the last bits.
+    p["config"]["arithmetic"] = "rl_games".into();
     p["config"]["max_epochs"] = epochs.into();
     p["config"]["seq_length"] = variant["seq_length"].clone();
     p["network"]["separate"] = variant["separate"].clone();
