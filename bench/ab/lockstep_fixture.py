@@ -57,7 +57,8 @@ def case_params(name):
     case = spec["cases"][name]
     with open(os.path.join(ROOT, case["config"])) as f:
         params = yaml.safe_load(f)["params"]
-    merge(params, spec["small"])
+    if case.get("small", True):
+        merge(params, spec["small"])
     merge(params, case["set"])
     params["seed"] = SEED
     params["config"]["max_epochs"] = case["epochs"]

@@ -2,7 +2,8 @@
 //! `bench/ab/lockstep_cases.json` (CartPole, Acrobot and MountainCar with their terminations;
 //! the entropy bonus, the bound loss, a learnable σ, separate actor and critic, no advantage
 //! normalisation, linear and constant LR, no value normalisation, a central value on a
-//! terminating env) trains from seed 42 here and in rl_games (`bench/ab/lockstep_fixture.py`,
+//! terminating env; and issue 13's Acrobot config as it is, for 20 epochs) trains from seed 42
+//! here and in rl_games (`bench/ab/lockstep_fixture.py`,
 //! whose fixture also holds the exact `params` both ran). Checked, for every case:
 //! - the initial weights and normalisers are rl_games' bit for bit;
 //! - after every epoch 1..K: every weight, both normalisers, the Adam moments and step (and the
@@ -212,4 +213,5 @@ cases!(
     constant_lr,
     no_value_normalization,
     central_value,
+    acrobot_issue13,
 );
