@@ -23,12 +23,12 @@ import argparse
 import copy
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
 
 import numpy as np
-import torch
 import yaml
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -57,7 +57,8 @@ def case_params(name):
     case = spec["cases"][name]
     with open(os.path.join(ROOT, case["config"])) as f:
         params = yaml.safe_load(f)["params"]
-    merge(params, spec["small"])
+    if case.get("small", True):
+        merge(params, spec["small"])
     merge(params, case["set"])
     params["seed"] = SEED
     params["config"]["max_epochs"] = case["epochs"]
@@ -148,6 +149,7 @@ def run_case(name, out):
     runner = Runner()
     runner.load({"params": rl_params})
     runner.run({"train": True, "play": False, "checkpoint": None, "sigma": None})
+    shutil.rmtree(tmp, ignore_errors=True)  # rl_games' run folder: checkpoints and TensorBoard files
     for tag, values in scalars.items():
         keep[f"scalar.{tag}"] = np.array(values, dtype=np.float64)
     os.makedirs(os.path.dirname(out), exist_ok=True)
