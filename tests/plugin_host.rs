@@ -332,10 +332,35 @@ fn multi_gpu_reads_the_rank_and_offsets_the_seed_once() {
         .env("LOCAL_RANK", "1")
         .env("RANK", "3")
         .env("WORLD_SIZE", "4")
+        .env("MASTER_ADDR", "127.0.0.1")
+        .env("MASTER_PORT", "29511")
         .output()
         .unwrap();
     let (stdout, stderr) = texts(&out);
     assert!(out.status.success(), "{stderr}");
     assert!(stdout.contains("global_rank = 3 local_rank = 1 world_size = 4"), "{stdout}");
     assert!(stdout.contains("self.seed = 10"), "7 + rank 3: {stdout}");
+    // Rank 3 is not rank 0: no run folder, no summary line (rl_games: rank 0 alone writes).
+    assert!(!dir.path().join("runs").exists(), "{stdout}");
+    assert!(!stdout.contains("training finished"), "{stdout}");
+}
+
+#[test]
+fn multi_gpu_without_a_rendezvous_address_is_a_one_line_error() {
+    let dir = toy_run_dir(&[]);
+    let out = std::process::Command::new(rlhost_bin())
+        .current_dir(dir.path())
+        .args(["train", "--plugin-dir", ".", "--config", "toy.yaml", "params.config.multi_gpu=true"])
+        .env("RANK", "0")
+        .env("WORLD_SIZE", "2")
+        .env_remove("MASTER_ADDR")
+        .env_remove("MASTER_PORT")
+        .output()
+        .unwrap();
+    let (_, stderr) = texts(&out);
+    assert!(!out.status.success());
+    assert_eq!(
+        common::last_line(&stderr),
+        "error: params.config.multi_gpu with WORLD_SIZE=2 needs MASTER_ADDR and MASTER_PORT (launch with torchrun)"
+    );
 }

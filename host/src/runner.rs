@@ -185,10 +185,14 @@ impl<'p> Runner<'p> {
         let full_name = config::get(&self.doc, "params.config.full_experiment_name").and_then(Value::as_str);
         let experiment = RunDir::experiment_name(name, full_name);
         let mut observer = None;
-        if !self.is_leader() {
-            // rl_games: only rank 0 writes (run folder, TensorBoard, checkpoints).
-            let root = Path::new(train_dir).join(&experiment);
-            return self.train_in(None, &root, &mut observer, checkpoint, sigma);
+        if let Some(rank) = self.rank.as_ref().filter(|r| !r.is_leader()) {
+            // rl_games: only rank 0 writes (run folder, TensorBoard, checkpoints). An algorithm
+            // that writes anyway gets a scratch folder, removed when training ends.
+            let scratch = std::env::temp_dir().join(format!("rlhost-rank{}-{}", rank.global, std::process::id()));
+            let result = RunDir::create(&scratch, &experiment)
+                .and_then(|dir| self.train_in(None, &dir.root, &mut observer, checkpoint, sigma));
+            let _ = std::fs::remove_dir_all(&scratch);
+            return result;
         }
         let run_dir = RunDir::open(Path::new(train_dir), &experiment, checkpoint.is_some())?;
         if let Some(note) = run_dir.remove_stale_temp_files() {
@@ -201,8 +205,8 @@ impl<'p> Runner<'p> {
         result
     }
 
-    /// Trains in `run_dir` (at `root`; `None` on ranks other than 0, which write nothing), leaving
-    /// the observer in `slot` so a failure can tell what was written.
+    /// Trains in `run_dir` (at `root`; `None` on ranks other than 0: no parameters, TensorBoard or
+    /// progress there), leaving the observer in `slot` so a failure can tell what was written.
     fn train_in(
         &self,
         run_dir: Option<&RunDir>,

@@ -140,6 +140,17 @@ enum StepError {
     Peer(PluginError),
 }
 
+/// A failed collective as the error; a non-finite quantity as the inner result.
+fn peer_failure_first(
+    step: Result<MinibatchLosses, StepError>,
+) -> Result<Result<MinibatchLosses, &'static str>, PluginError> {
+    match step {
+        Ok(losses) => Ok(Ok(losses)),
+        Err(StepError::NonFinite(what)) => Ok(Err(what)),
+        Err(StepError::Peer(e)) => Err(e),
+    }
+}
+
 /// Loss terms of one minibatch (scalars, still on the device).
 struct MinibatchLosses {
     a_loss: Tensor,
@@ -168,18 +179,17 @@ impl Trainer {
             let mut kls = Vec::new();
             for i in 0..cfg.num_minibatches() {
                 last_lr = self.adam.lr;
-                let mut losses =
-                    self.train_minibatch(model, batch, i * m, m, cfg, diagnostics.as_mut()).map_err(|e| match e {
-                        StepError::NonFinite(what) => PluginError::new(
-                            ErrorKind::NonFinite,
-                            format!(
-                                "non-finite {what} at epoch {epoch} (mini-epoch {}, minibatch {}); training stopped, the last checkpoint on disk is kept",
-                                mini_epoch + 1,
-                                i + 1
-                            ),
+                let step = self.train_minibatch(model, batch, i * m, m, cfg, diagnostics.as_mut());
+                let mut losses = peer_failure_first(step)?.map_err(|what| {
+                    PluginError::new(
+                        ErrorKind::NonFinite,
+                        format!(
+                            "non-finite {what} at epoch {epoch} (mini-epoch {}, minibatch {}); training stopped, the last checkpoint on disk is kept",
+                            mini_epoch + 1,
+                            i + 1
                         ),
-                        StepError::Peer(e) => e,
-                    })?;
+                    )
+                })?;
                 if cfg.schedule_type == ScheduleType::PerMinibatch {
                     losses.kl = self.ranks_mean(losses.kl)?;
                     self.schedule(epoch, frame, losses.kl.double_value(&[]))?;
