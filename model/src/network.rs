@@ -182,8 +182,8 @@ impl ActorCritic {
     /// The layers in rl_games' construction order (the order of the generator draws): the
     /// RNNs (and their layer norms) before the MLPs, then value, μ, σ.
     fn build(cfg: &NetworkConfig, obs_shape: &[i64], actions: i64, draw: bool) -> Self {
-        let (linear, recurrent): (fn(i64, i64) -> Linear, fn(&RnnSpec, i64) -> Recurrent) =
-            if draw { (Linear::new, Recurrent::new) } else { (Linear::zeros, Recurrent::zeros) };
+        let linear: fn(i64, i64) -> Linear = if draw { Linear::new } else { Linear::zeros };
+        let recurrent: fn(&RnnSpec, i64) -> Recurrent = if draw { Recurrent::new } else { Recurrent::zeros };
         // The CNN towers come first; rl_games then sizes the (possibly empty) tower by running it
         // on `torch.rand(1, *input_shape)`: that draw happens even for an MLP.
         let input_shape = match &cfg.cnn {

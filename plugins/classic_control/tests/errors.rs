@@ -42,7 +42,8 @@ fn every_known_environment_builds_and_steps_through_the_abi() {
         for t in 0..3 {
             env.step(&actions(5, t), &out).unwrap();
         }
-        assert_eq!(out.obs(0).size(), [5, env.info().observations[0].numel()], "{name}");
+        let expected: Vec<i64> = std::iter::once(5).chain(env.info().observations[0].shape.iter().copied()).collect();
+        assert_eq!(out.obs(0).size(), expected, "{name}");
         assert_eq!(out.rewards().isfinite().all().int64_value(&[]), 1, "{name}");
     }
 }
