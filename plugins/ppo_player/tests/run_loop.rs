@@ -201,7 +201,10 @@ fn env_state_is_restored_into_the_env() {
 fn cuda_policy_with_cpu_env() {
     if !tch::Cuda::is_available() {
         // scripts/gpu_check.sh sets it: there a skipped CUDA test is a failure.
-        assert!(std::env::var_os("RLHOST_REQUIRE_CUDA").is_none(), "RLHOST_REQUIRE_CUDA is set but CUDA is not available");
+        assert!(
+            std::env::var_os("RLHOST_REQUIRE_CUDA").is_none(),
+            "RLHOST_REQUIRE_CUDA is set but CUDA is not available"
+        );
         eprintln!("skipped: no CUDA");
         return;
     }
