@@ -214,6 +214,29 @@ pub unsafe fn drop_dlpack(src: *mut DLManagedTensor) {
     }
 }
 
+/// ELU (alpha 1) through the fused kernels of `src/fused.cpp`: for float32 CPU tensors a
+/// polynomial expm1 (within a few float ulps of libtorch's `elu`, NaN and ±inf as libtorch) whose
+/// backward reuses the output; any other dtype or device is libtorch's own `elu`. Autograd
+/// records it like any op when `x` requires grad.
+pub fn fused_elu(x: &Tensor) -> Result<Tensor, ShimError> {
+    let mut out: *mut C_tensor = std::ptr::null_mut();
+    let mut err: *mut c_char = std::ptr::null_mut();
+    // SAFETY: `x.as_ptr()` is a live `at::Tensor*` for the call; `out` receives a new tensor.
+    let rc = unsafe { ffi::rlhost_shim_fused_elu(x.as_ptr(), &mut out, &mut err) };
+    check(rc, err)?;
+    if out.is_null() {
+        return Err(ShimError { kind: ShimErrorKind::Unknown, message: "fused_elu returned no tensor".into() });
+    }
+    // SAFETY: `out` is a heap `at::Tensor*` that tch's `Drop` frees with `delete`.
+    Ok(unsafe { Tensor::from_ptr(out) })
+}
+
+/// Whether [`fused_elu`] runs its AVX2 + FMA kernels on this CPU (otherwise a scalar loop).
+pub fn fused_elu_vectorized() -> bool {
+    // SAFETY: no arguments; reads a cached CPU feature check.
+    unsafe { ffi::rlhost_shim_fused_elu_vectorized() != 0 }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -247,27 +270,4 @@ mod tests {
         let e = generator_state(Device::Mps).unwrap_err();
         assert_eq!(e.kind, ShimErrorKind::InvalidArgument);
     }
-}
-
-/// ELU (alpha 1) through the fused kernels of `src/fused.cpp`: for float32 CPU tensors a
-/// polynomial expm1 (within a few float ulps of libtorch's `elu`, NaN and ±inf as libtorch) whose
-/// backward reuses the output; any other dtype or device is libtorch's own `elu`. Autograd
-/// records it like any op when `x` requires grad.
-pub fn fused_elu(x: &Tensor) -> Result<Tensor, ShimError> {
-    let mut out: *mut C_tensor = std::ptr::null_mut();
-    let mut err: *mut c_char = std::ptr::null_mut();
-    // SAFETY: `x.as_ptr()` is a live `at::Tensor*` for the call; `out` receives a new tensor.
-    let rc = unsafe { ffi::rlhost_shim_fused_elu(x.as_ptr(), &mut out, &mut err) };
-    check(rc, err)?;
-    if out.is_null() {
-        return Err(ShimError { kind: ShimErrorKind::Unknown, message: "fused_elu returned no tensor".into() });
-    }
-    // SAFETY: `out` is a heap `at::Tensor*` that tch's `Drop` frees with `delete`.
-    Ok(unsafe { Tensor::from_ptr(out) })
-}
-
-/// Whether [`fused_elu`] runs its AVX2 + FMA kernels on this CPU (otherwise a scalar loop).
-pub fn fused_elu_vectorized() -> bool {
-    // SAFETY: no arguments; reads a cached CPU feature check.
-    unsafe { ffi::rlhost_shim_fused_elu_vectorized() != 0 }
 }
