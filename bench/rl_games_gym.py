@@ -18,16 +18,14 @@ max_epochs, torch_compile off, run folder); the YAML file is not edited.
 import argparse
 import os
 import sys
-import time
 
 import numpy as np
-import yaml
 from rl_games.common.ivecenv import IVecEnv
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+import rl_games_pendulum as rgp  # noqa: E402  (the shared runner code)
 
-VECENV_TYPE = "RLHOST_GYM"
 GYM_PREFIX = "gym:"
 
 
@@ -90,55 +88,21 @@ class GymVecEnv(IVecEnv):
             self.log = None
 
 
-def register_env(env_name, env_id):
-    from rl_games.common import env_configurations, vecenv
-
-    vecenv.register(VECENV_TYPE, lambda config_name, num_actors, **kwargs: GymVecEnv(env_id, num_actors, **kwargs))
-    env_configurations.register(env_name, {
-        "vecenv_type": VECENV_TYPE,
-        "env_creator": lambda **kwargs: GymVecEnv(env_id, 1, **kwargs),
-    })
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--config", required=True)
-    ap.add_argument("--seed", type=int, required=True)
-    ap.add_argument("--experiment", required=True)
-    ap.add_argument("--epochs", type=int, default=None, help="max_epochs (default: the config's)")
-    ap.add_argument("--train-dir", default="runs")
+    rgp.add_run_arguments(ap)
     args = ap.parse_args()
 
-    with open(args.config) as f:
-        cfg = yaml.safe_load(f)
-    params = cfg["params"]
-    config = params["config"]
+    cfg, config, _ = rgp.load_run_config(args)
     env_name = config["env_name"]
     if not env_name.startswith(GYM_PREFIX):
         sys.exit(f"rl_games_gym.py: this runner provides gym:<id> envs only, config asks for {env_name}")
+    env_id = env_name[len(GYM_PREFIX):]
 
-    params["seed"] = args.seed
-    if args.epochs is not None:
-        config["max_epochs"] = args.epochs
-    config["torch_compile"] = False
-    config["full_experiment_name"] = args.experiment
-    config["train_dir"] = args.train_dir
-    run_dir = os.path.join(args.train_dir, args.experiment)
-    env_config = dict(config.get("env_config") or {})
-    env_config["episodes_csv"] = os.path.join(run_dir, "summaries", "episodes.csv")
-    config["env_config"] = env_config
-    config.pop("player", None)  # training only
-
-    import rl_games_pendulum as rgp
     rgp.apply_runtime_patches()
-    from rl_games.torch_runner import Runner
-
-    register_env(env_name, env_name[len(GYM_PREFIX):])
-    runner = Runner()
-    runner.load(cfg)  # adds env_config.seed = params.seed: sub-env i gets seed + i, as in rlhost
-    start = time.perf_counter()
-    runner.run({"train": True, "play": False, "checkpoint": None, "sigma": None})
-    print(f"rl_games_gym: training wall time {time.perf_counter() - start:.3f} s", flush=True)
+    # Runner.load adds env_config.seed = params.seed: sub-env i gets seed + i, as in rlhost.
+    rgp.register_vecenv(env_name, lambda _name, num_actors, **kwargs: GymVecEnv(env_id, num_actors, **kwargs))
+    rgp.train(cfg, "rl_games_gym")
 
 
 if __name__ == "__main__":

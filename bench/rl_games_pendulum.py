@@ -69,27 +69,70 @@ def patch_reseed_per_epoch(seed):
     a2c_common.ContinuousA2CBase.train_epoch = train_epoch
 
 
-def register_env(env_name):
-    """Registers the torch twin of rlhost's `env_name` (torch_classic.env_class) with rl_games."""
+def register_vecenv(env_name, make):
+    """Registers `make(config_name, num_actors, **env_config)` with rl_games as `env_name`'s vec-env,
+    the documented way (`vecenv.register` + `env_configurations.register`)."""
     from rl_games.common import env_configurations, vecenv
-    from torch_classic import env_class
 
-    cls = env_class(env_name)
-    vecenv.register(VECENV_TYPE, lambda config_name, num_actors, **kwargs: cls(config_name, num_actors, **kwargs))
+    vecenv.register(VECENV_TYPE, lambda config_name, num_actors, **kwargs: make(config_name, num_actors, **kwargs))
     env_configurations.register(env_name, {
         "vecenv_type": VECENV_TYPE,
         # only used if something asks for a single env (e.g. spaces from config); not in training
-        "env_creator": lambda **kwargs: cls(env_name, 1, **kwargs),
+        "env_creator": lambda **kwargs: make(env_name, 1, **kwargs),
     })
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def register_env(env_name):
+    """Registers the torch twin of rlhost's `env_name` (torch_classic.env_class) with rl_games."""
+    from torch_classic import env_class
+
+    register_vecenv(env_name, env_class(env_name))
+
+
+def add_run_arguments(ap):
+    """The command-line arguments every rl_games runner of bench/ takes."""
     ap.add_argument("--config", required=True)
     ap.add_argument("--seed", type=int, required=True)
     ap.add_argument("--experiment", required=True)
     ap.add_argument("--epochs", type=int, default=None, help="max_epochs (default: the config's)")
     ap.add_argument("--train-dir", default="runs")
+
+
+def load_run_config(args):
+    """The YAML with this script's run-time settings (the file is not edited): seed, max_epochs,
+    torch_compile off, the run folder <train-dir>/<experiment>/, the env's episodes.csv path, no
+    player block. Returns (cfg, config, env_config)."""
+    with open(args.config) as f:
+        cfg = yaml.safe_load(f)
+    params = cfg["params"]
+    config = params["config"]
+    params["seed"] = args.seed
+    if args.epochs is not None:
+        config["max_epochs"] = args.epochs
+    config["torch_compile"] = False
+    config["full_experiment_name"] = args.experiment
+    config["train_dir"] = args.train_dir
+    env_config = dict(config.get("env_config") or {})
+    env_config["episodes_csv"] = os.path.join(args.train_dir, args.experiment, "summaries", "episodes.csv")
+    config["env_config"] = env_config
+    config.pop("player", None)  # training only
+    return cfg, config, env_config
+
+
+def train(cfg, who):
+    """rl_games' own entry point: Runner.load then run(train); prints the training wall time."""
+    from rl_games.torch_runner import Runner
+
+    runner = Runner()
+    runner.load(cfg)
+    start = time.perf_counter()
+    runner.run({"train": True, "play": False, "checkpoint": None, "sigma": None})
+    print(f"{who}: training wall time {time.perf_counter() - start:.3f} s", flush=True)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    add_run_arguments(ap)
     ap.add_argument("--reseed-per-epoch", action="store_true",
                     help="reseed torch's global generator at every epoch start as rlhost's PPO plugin does "
                          "(manual_seed(splitmix64(seed ^ splitmix64(epoch)) >> 1)); for the learning-speed study")
@@ -98,42 +141,21 @@ def main():
                          "counter-based draws (same initial states and staggered offsets as rlhost, same seed)")
     args = ap.parse_args()
 
-    with open(args.config) as f:
-        cfg = yaml.safe_load(f)
-    params = cfg["params"]
-    config = params["config"]
+    cfg, config, env_config = load_run_config(args)
     env_name = config["env_name"]
     from torch_classic import env_class
     try:
         env_class(env_name)
     except ValueError as e:
         sys.exit(f"rl_games_pendulum.py: {e}")
-
-    params["seed"] = args.seed
-    if args.epochs is not None:
-        config["max_epochs"] = args.epochs
-    config["torch_compile"] = False
-    config["full_experiment_name"] = args.experiment
-    config["train_dir"] = args.train_dir
-    run_dir = os.path.join(args.train_dir, args.experiment)
-    env_config = dict(config.get("env_config") or {})
-    env_config["episodes_csv"] = os.path.join(run_dir, "summaries", "episodes.csv")
     env_config["device"] = config.get("device", "cuda:0")
     env_config["rng"] = args.env_rng
-    config["env_config"] = env_config
-    config.pop("player", None)  # training only
 
     apply_runtime_patches()
-    from rl_games.torch_runner import Runner
     if args.reseed_per_epoch:
         patch_reseed_per_epoch(args.seed)
-
     register_env(env_name)
-    runner = Runner()
-    runner.load(cfg)
-    start = time.perf_counter()
-    runner.run({"train": True, "play": False, "checkpoint": None, "sigma": None})
-    print(f"rl_games_pendulum: training wall time {time.perf_counter() - start:.3f} s", flush=True)
+    train(cfg, "rl_games_pendulum")
 
 
 if __name__ == "__main__":
