@@ -71,6 +71,14 @@ check export-pendulum target/release/rlhost export --plugin-dir plugins --device
 check python-torch-env train --config tests/python/isaac_style_ppo.yaml --max-iterations 5 --experiment cuda_py \
   params.config.train_dir="$RUNS"
 
+# Two ranks on NCCL (one GPU each) when there are two GPUs; with one, the shim's one-rank NCCL test
+# in cuda-tests is the NCCL check (NCCL refuses two ranks on one GPU).
+if [ "$(python -c 'import torch; print(torch.cuda.device_count())')" -ge 2 ] && [ "$DEVICE" != cpu ]; then
+  check multi-gpu-nccl torchrun --no-python --nproc_per_node=2 target/release/rlhost train --plugin-dir plugins \
+    --config configs/pendulum_ppo.yaml --max-iterations 10 --experiment cuda_ddp params.config.multi_gpu=True \
+    params.config.multi_gpu_check_sync=True params.config.train_dir="$RUNS"
+fi
+
 # 4096 Pendulum envs on the device, the same YAML for both programs.
 python - "$LOGS/pendulum_4096.yaml" "$DEVICE" <<'PY'
 import sys, yaml

@@ -1,4 +1,5 @@
-//! Compiles `src/shim.cpp` and `src/fused.cpp` against the same libtorch that torch-sys links, the way torch-sys finds it:
+//! Compiles `src/shim.cpp`, `src/fused.cpp` and `src/c10d.cpp` (with ProcessGroupNCCL when the
+//! CUDA and NCCL headers are there, [`nccl_includes`]) against the same libtorch that torch-sys links, the way torch-sys finds it:
 //! with `LIBTORCH_USE_PYTORCH` set, python's `torch.utils.cpp_extension` paths and
 //! `torch._C._GLIBCXX_USE_CXX11_ABI`; otherwise `LIBTORCH` (or torch-sys' library folder) with
 //! `include/`, `include/torch/csrc/api/include` and `LIBTORCH_CXX11_ABI` (default 1).
@@ -78,6 +79,36 @@ fn from_libtorch_dir(tch_lib: Option<&Path>) -> Libtorch {
     }
 }
 
+/// The include folders that hold every header ProcessGroupNCCL.hpp needs beyond libtorch's: the
+/// CUDA runtime's, its `crt/` and CCCL's `nv/target` (the `nvidia-cuda-runtime`, `nvidia-cuda-crt`
+/// and `nvidia-cuda-cccl` wheels) and `nccl.h` (`nvidia-nccl`), searched in the `nvidia/*/include`
+/// folders beside the torch package; `None` (and why) when one is missing or there is no
+/// `libtorch_cuda` to link.
+fn nccl_includes(torch_lib: &Path) -> Result<Vec<PathBuf>, String> {
+    if env_rerun("RLHOST_SHIM_NCCL").as_deref() == Some("0") {
+        return Err("RLHOST_SHIM_NCCL=0".into());
+    }
+    if !torch_lib.join("libtorch_cuda.so").exists() {
+        return Err(format!("{} has no libtorch_cuda.so", torch_lib.display()));
+    }
+    let nvidia = torch_lib.join("../../nvidia");
+    let mut folders: Vec<PathBuf> = std::fs::read_dir(&nvidia)
+        .map(|entries| entries.flatten().map(|e| e.path().join("include")).filter(|p| p.is_dir()).collect())
+        .unwrap_or_default();
+    folders.sort();
+    let mut needed = Vec::new();
+    for header in ["cuda_runtime.h", "crt/host_config.h", "nv/target", "nccl.h"] {
+        let folder = folders
+            .iter()
+            .find(|f| f.join(header).exists())
+            .ok_or_else(|| format!("no {header} under {}/*/include", nvidia.display()))?;
+        if !needed.contains(folder) {
+            needed.push(folder.clone());
+        }
+    }
+    Ok(needed)
+}
+
 fn main() {
     for source in ["src/shim.cpp", "src/fused.cpp", "src/c10d.cpp", "src/guard.h", "gloo-decls"] {
         println!("cargo:rerun-if-changed={source}");
@@ -95,24 +126,35 @@ fn main() {
         );
     }
 
-    let mut build = cc::Build::new();
-    build.cpp(true).pic(true).std("c++17");
     // As system headers: libtorch's own warnings (e.g. C++20 bit-field initialisers, accepted by
     // GCC and Clang in C++17 mode as an extension) stay out of the build log; the shim's do not.
-    for dir in &torch.includes {
-        build.flag("-isystem").flag(dir.display().to_string());
+    let base = || {
+        let mut build = cc::Build::new();
+        build.cpp(true).pic(true).std("c++17");
+        for dir in &torch.includes {
+            build.flag("-isystem").flag(dir.display().to_string());
+        }
+        build.define("_GLIBCXX_USE_CXX11_ABI", torch.cxx11_abi.as_str()).define("GLOG_USE_GLOG_EXPORT", None);
+        build
+    };
+    base().file("src/shim.cpp").file("src/fused.cpp").compile("rlhost_torch_shim");
+
+    // c10d on its own, so the CUDA defines NCCL needs reach only it. ProcessGroupGloo.hpp includes
+    // gloo headers the wheel does not ship: declaration-only stand-ins (`gloo-decls/`) name the
+    // gloo types it holds by pointer (README "c10d").
+    let mut c10d = base();
+    c10d.include("gloo-decls").define("USE_C10D_GLOO", None);
+    match nccl_includes(&torch.lib) {
+        Ok(folders) => {
+            for dir in folders {
+                c10d.flag("-isystem").flag(dir.display().to_string());
+            }
+            c10d.define("USE_C10D_NCCL", None).define("USE_CUDA", None).define("RLHOST_SHIM_NCCL", None);
+        }
+        // Only the NCCL backend is missing then; Gloo and everything else build as before.
+        Err(why) => println!("cargo:warning=rlhost-torch-shim: building without the NCCL backend: {why}"),
     }
-    // c10d's ProcessGroupGloo.hpp includes gloo headers the wheel does not ship: declaration-only
-    // stand-ins (`gloo-decls/`) name the gloo types it holds by pointer (README "c10d").
-    build
-        .include("gloo-decls")
-        .define("_GLIBCXX_USE_CXX11_ABI", torch.cxx11_abi.as_str())
-        .define("GLOG_USE_GLOG_EXPORT", None)
-        .define("USE_C10D_GLOO", None)
-        .file("src/shim.cpp")
-        .file("src/fused.cpp")
-        .file("src/c10d.cpp")
-        .compile("rlhost_torch_shim");
+    c10d.file("src/c10d.cpp").compile("rlhost_torch_shim_c10d");
 
     // After the static shim on the link line: the libtorch libraries it calls into.
     println!("cargo:rustc-link-search=native={}", torch.lib.display());

@@ -1,5 +1,6 @@
-//! libtorch's c10d collectives: a process group over a TCPStore rendezvous and ProcessGroupGloo,
-//! with every blocking call bounded by a timeout (a dead peer is an error, not a hang).
+//! libtorch's c10d collectives: a process group over a TCPStore rendezvous and ProcessGroupGloo
+//! (CPU) or ProcessGroupNCCL (CUDA), with every blocking call bounded by a timeout (a dead peer is
+//! an error, not a hang).
 use super::{check, ShimError, ShimErrorKind};
 use std::ffi::{c_char, CString};
 use std::ptr::NonNull;
@@ -22,10 +23,13 @@ extern "C" {
         timeout_ms: i64,
         host_store: i32,
         prefix: *const c_char,
+        backend: i32,
+        cuda_device: i32,
         out: *mut *mut RawGroup,
         err: *mut *mut c_char,
     ) -> i32;
     fn rlhost_shim_pg_free(pg: *mut RawGroup);
+    fn rlhost_shim_nccl_built() -> i32;
     fn rlhost_shim_pg_broadcast(pg: *mut RawGroup, t: *const C_tensor, root: i32, err: *mut *mut c_char) -> i32;
     fn rlhost_shim_pg_all_reduce(pg: *mut RawGroup, t: *const C_tensor, op: i32, err: *mut *mut c_char) -> i32;
     fn rlhost_shim_pg_barrier(pg: *mut RawGroup, err: *mut *mut c_char) -> i32;
@@ -38,6 +42,27 @@ pub enum ReduceOp {
     Sum,
     /// The elementwise mean (the sum divided by the world size).
     Avg,
+}
+
+/// Which c10d backend carries the collectives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Backend {
+    /// ProcessGroupGloo: reduces in host memory; tensors on another device are staged through a
+    /// CPU copy.
+    #[default]
+    Gloo,
+    /// ProcessGroupNCCL bound to `cuda:<index>` (torchrun's `LOCAL_RANK`): tensors stay on that GPU.
+    Nccl {
+        /// The CUDA device index.
+        device: u32,
+    },
+}
+
+/// Whether this build of the shim has the NCCL backend (it found the CUDA and NCCL headers of
+/// the torch wheel when it was compiled; build.rs `nccl_includes`).
+pub fn nccl_built() -> bool {
+    // SAFETY: a constant query without arguments.
+    unsafe { rlhost_shim_nccl_built() != 0 }
 }
 
 /// Where and how to join a process group: torchrun's `MASTER_ADDR`, `MASTER_PORT`, `RANK`,
@@ -60,6 +85,8 @@ pub struct GroupOptions {
     /// A prefix for the group's store keys (torchrun: one per restart attempt, so a restarted
     /// group never reads the keys of the attempt before); empty for none.
     pub store_prefix: String,
+    /// The backend.
+    pub backend: Backend,
 }
 
 impl GroupOptions {
@@ -84,18 +111,23 @@ impl GroupOptions {
             timeout,
             rank0_hosts_store: var("TORCHELASTIC_USE_AGENT_STORE").as_deref() != Some("True"),
             store_prefix: format!("rlhost/attempt_{}", number("TORCHELASTIC_RESTART_COUNT", Some(0))?),
+            backend: Backend::Gloo,
         })
     }
 }
 
-/// A c10d process group on Gloo. Collectives must be called in the same order on every rank.
+/// A c10d process group on Gloo or NCCL. Collectives must be called in the same order on every
+/// rank.
 ///
-/// Gloo reduces in host memory: a tensor on another device is staged through a CPU copy.
+/// Gloo reduces in host memory: a tensor on another device is staged through a CPU copy. NCCL
+/// reduces on its GPU: a tensor elsewhere is staged through a copy on that GPU.
 #[derive(Debug)]
 pub struct ProcessGroup {
     raw: NonNull<RawGroup>,
     rank: u32,
     world_size: u32,
+    /// Where the backend reads its tensors.
+    home: Device,
 }
 
 // SAFETY: the C++ group is used from one thread at a time (`&mut self` for every collective);
@@ -104,8 +136,9 @@ unsafe impl Send for ProcessGroup {}
 
 impl ProcessGroup {
     /// Joins the group: rank 0 hosts a TCPStore at `master_addr:master_port`, every rank
-    /// connects to it and the Gloo backend connects the ranks pairwise. Fails after
-    /// `options.timeout` if a rank does not arrive.
+    /// connects to it and the backend connects the ranks (Gloo pairwise, NCCL through its
+    /// communicator, set up eagerly). Fails after `options.timeout` if a rank does not arrive, at
+    /// once for an NCCL group without its GPU or on a build without NCCL.
     pub fn new(options: &GroupOptions) -> Result<Self, ShimError> {
         let addr = CString::new(options.master_addr.as_str())
             .map_err(|_| ShimError::invalid("MASTER_ADDR contains a NUL byte"))?;
@@ -114,6 +147,13 @@ impl ProcessGroup {
         let to_i32 =
             |v: u32, what: &str| i32::try_from(v).map_err(|_| ShimError::invalid(format!("{what} {v} too large")));
         let timeout_ms = i64::try_from(options.timeout.as_millis()).unwrap_or(i64::MAX);
+        let (backend, cuda_device, home) = match options.backend {
+            Backend::Gloo => (0, -1, Device::Cpu),
+            Backend::Nccl { device } => {
+                let index = usize::try_from(device).map_err(|_| ShimError::invalid("CUDA device index too large"))?;
+                (1, to_i32(device, "CUDA device index")?, Device::Cuda(index))
+            }
+        };
         let mut raw: *mut RawGroup = std::ptr::null_mut();
         let mut err: *mut c_char = std::ptr::null_mut();
         // SAFETY: `addr` and `prefix` are NUL-terminated for the call; `raw` receives a heap
@@ -127,6 +167,8 @@ impl ProcessGroup {
                 timeout_ms,
                 i32::from(options.rank0_hosts_store),
                 prefix.as_ptr(),
+                backend,
+                cuda_device,
                 &mut raw,
                 &mut err,
             )
@@ -134,7 +176,7 @@ impl ProcessGroup {
         check(rc, err)?;
         let raw = NonNull::new(raw)
             .ok_or_else(|| ShimError { kind: ShimErrorKind::Unknown, message: "no process group returned".into() })?;
-        Ok(ProcessGroup { raw, rank: options.rank, world_size: options.world_size })
+        Ok(ProcessGroup { raw, rank: options.rank, world_size: options.world_size, home })
     }
 
     /// Joins the group torchrun's environment variables describe ([`GroupOptions::from_env`]).
@@ -156,7 +198,7 @@ impl ProcessGroup {
     pub fn broadcast(&mut self, tensor: &mut Tensor, root: u32) -> Result<(), ShimError> {
         let root = i32::try_from(root).map_err(|_| ShimError::invalid("broadcast root too large"))?;
         // SAFETY: `self.raw` is a live group and the tensor pointer a live `at::Tensor*` for the call.
-        self.on_host(tensor, |raw, t, err| unsafe { rlhost_shim_pg_broadcast(raw, t, root, err) })
+        self.at_home(tensor, |raw, t, err| unsafe { rlhost_shim_pg_broadcast(raw, t, root, err) })
     }
 
     /// Overwrites `tensor` with the sum or mean of every rank's `tensor`.
@@ -166,7 +208,7 @@ impl ProcessGroup {
             ReduceOp::Avg => 1,
         };
         // SAFETY: as in `broadcast`.
-        self.on_host(tensor, |raw, t, err| unsafe { rlhost_shim_pg_all_reduce(raw, t, op, err) })
+        self.at_home(tensor, |raw, t, err| unsafe { rlhost_shim_pg_all_reduce(raw, t, op, err) })
     }
 
     /// Returns once every rank has called it.
@@ -177,9 +219,9 @@ impl ProcessGroup {
         check(rc, err)
     }
 
-    /// Runs a collective on a contiguous CPU tensor holding `tensor`'s values, then writes the
-    /// result back into `tensor` when that was a copy.
-    fn on_host(
+    /// Runs a collective on a contiguous tensor on the backend's device holding `tensor`'s
+    /// values, then writes the result back into `tensor` when that was a copy.
+    fn at_home(
         &mut self,
         tensor: &mut Tensor,
         call: impl FnOnce(*mut RawGroup, *const C_tensor, *mut *mut c_char) -> i32,
@@ -187,8 +229,8 @@ impl ProcessGroup {
         if !tensor.defined() {
             return Err(ShimError::invalid("collective on an undefined tensor"));
         }
-        let in_place = tensor.device() == Device::Cpu && tensor.is_contiguous();
-        let host = if in_place { tensor.shallow_clone() } else { tensor.to_device(Device::Cpu).contiguous() };
+        let in_place = tensor.device() == self.home && tensor.is_contiguous();
+        let host = if in_place { tensor.shallow_clone() } else { tensor.to_device(self.home).contiguous() };
         let mut err: *mut c_char = std::ptr::null_mut();
         let rc = call(self.raw.as_ptr(), host.as_ptr(), &mut err);
         check(rc, err)?;

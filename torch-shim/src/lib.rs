@@ -18,7 +18,7 @@ use torch_sys::C_tensor;
 
 pub mod c10d;
 pub mod dlpack;
-pub use c10d::{GroupOptions, ProcessGroup, ReduceOp};
+pub use c10d::{nccl_built, Backend, GroupOptions, ProcessGroup, ReduceOp};
 pub use dlpack::{
     DLDataType, DLDataTypeCode, DLDevice, DLDeviceType, DLManagedTensor, DLManagedTensorVersioned, DLPackVersion,
     DLTensor,

@@ -1,5 +1,5 @@
 //! c10d through the shim: two ranks on two threads of this process, Gloo over loopback.
-use rlhost_torch_shim::{GroupOptions, ProcessGroup, ReduceOp, ShimErrorKind};
+use rlhost_torch_shim::{nccl_built, Backend, GroupOptions, ProcessGroup, ReduceOp, ShimErrorKind};
 use std::net::TcpListener;
 use std::time::Duration;
 use tch::{Kind, Tensor};
@@ -18,6 +18,7 @@ fn options(port: u16, rank: u32, world_size: u32, timeout: Duration) -> GroupOpt
         timeout,
         rank0_hosts_store: true,
         store_prefix: "test".into(),
+        backend: Backend::Gloo,
     }
 }
 
@@ -95,4 +96,29 @@ fn bad_arguments_are_refused_before_connecting() {
     let e = ProcessGroup::new(&options(free_port(), 2, 2, Duration::from_secs(1))).unwrap_err();
     assert_eq!(e.kind, ShimErrorKind::InvalidArgument);
     assert!(e.message.contains("rank 2 out of range"), "{e}");
+}
+
+/// This build compiles the NCCL backend (the set-up installs the CUDA headers it needs); without a
+/// GPU, an NCCL group is refused at once, before any rendezvous, with one line saying why.
+#[test]
+fn an_nccl_group_needs_its_gpu_and_says_so_before_connecting() {
+    assert!(nccl_built(), "torch-shim was built without NCCL (see the build warning)");
+    let mut nccl = options(free_port(), 0, 1, Duration::from_secs(60));
+    nccl.backend = Backend::Nccl { device: 0 };
+    if tch::Cuda::device_count() > 0 {
+        // On a GPU: a one-rank group reduces on the device (scripts/gpu_check.sh runs this).
+        let mut pg = ProcessGroup::new(&nccl).unwrap();
+        let mut t = Tensor::from_slice(&[1.0f32, 2.0]).to_device(tch::Device::Cuda(0));
+        pg.all_reduce(&mut t, ReduceOp::Avg).unwrap();
+        assert_eq!(Vec::<f32>::try_from(t.to_device(tch::Device::Cpu)).unwrap(), vec![1.0, 2.0]);
+        let mut host = Tensor::from_slice(&[3.0f32]);
+        pg.broadcast(&mut host, 0).unwrap();
+        assert_eq!(Vec::<f32>::try_from(host).unwrap(), vec![3.0], "a CPU tensor is staged through the GPU");
+        return;
+    }
+    let start = std::time::Instant::now();
+    let e = ProcessGroup::new(&nccl).unwrap_err();
+    assert_eq!(e.kind, ShimErrorKind::CudaUnavailable, "{e}");
+    assert_eq!(e.message, "the NCCL process group needs a CUDA device, and this process sees none");
+    assert!(start.elapsed() < Duration::from_secs(10), "refused before the rendezvous");
 }

@@ -4,12 +4,13 @@
 //! learning rate broadcast from rank 0, and rank 0 alone logs and saves. Beyond rl_games, the
 //! normalisers are pooled across ranks after every epoch ([`Distributed::pool_normalizers`]).
 //!
-//! The process group is libtorch's c10d (TCPStore + Gloo) through `rlhost-torch-shim`; the host
-//! passes the placement it read from torchrun's variables as `params.config.process_group`.
+//! The process group is libtorch's c10d through `rlhost-torch-shim`: NCCL when the agent trains on
+//! a CUDA device (as rl_games' `init_process_group("nccl")`), Gloo on the CPU. The host passes the
+//! placement it read from torchrun's variables as `params.config.process_group`.
 use rlhost_model::normalizer::RunningMeanStd;
 use rlhost_model::section::{config_error, ConfigResult, Section};
 use rlhost_sdk::{ErrorKind, PluginError};
-use rlhost_torch_shim::{GroupOptions, ProcessGroup, ReduceOp, ShimError};
+use rlhost_torch_shim::{Backend, GroupOptions, ProcessGroup, ReduceOp, ShimError};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tch::{Device, Kind, Tensor};
@@ -28,8 +29,9 @@ pub struct DistributedConfig {
 }
 
 impl DistributedConfig {
-    /// Reads `process_group` (set by the host), `multi_gpu_timeout` and `multi_gpu_check_sync`.
-    pub fn parse(config: &Section<'_>) -> ConfigResult<Self> {
+    /// Reads `process_group` (set by the host), `multi_gpu_timeout` and `multi_gpu_check_sync`;
+    /// the backend follows the agent's `device` ([`backend_for`]).
+    pub fn parse(config: &Section<'_>, device: Device) -> ConfigResult<Self> {
         let timeout = config.f64_or("multi_gpu_timeout", DEFAULT_TIMEOUT_SECS)?;
         if !(timeout.is_finite() && timeout > 0.0) {
             return Err(config_error(&config.key_path("multi_gpu_timeout"), "expected a positive number of seconds"));
@@ -52,10 +54,19 @@ impl DistributedConfig {
                     timeout: Duration::from_secs_f64(timeout),
                     rank0_hosts_store: !pg.bool_or("agent_store", false)?,
                     store_prefix: format!("rlhost/attempt_{restart}"),
+                    backend: backend_for(device),
                 })
             }
         };
         Ok(DistributedConfig { group, check_sync: config.bool_or("multi_gpu_check_sync", false)? })
+    }
+}
+
+/// The backend for an agent on `device`: NCCL on its GPU for CUDA, Gloo otherwise.
+pub fn backend_for(device: Device) -> Backend {
+    match device {
+        Device::Cuda(index) => Backend::Nccl { device: u32::try_from(index).unwrap_or(u32::MAX) },
+        _ => Backend::Gloo,
     }
 }
 

@@ -20,6 +20,7 @@ fn on_two_ranks<T: Send + 'static>(body: fn(u32, Distributed) -> T) -> Vec<T> {
                     timeout: Duration::from_secs(30),
                     rank0_hosts_store: true,
                     store_prefix: String::new(),
+                    backend: Default::default(),
                 };
                 let dist = Distributed::join(&DistributedConfig { group: Some(group), check_sync: true }).unwrap();
                 body(rank, dist.expect("a group of two"))

@@ -97,6 +97,7 @@ impl PpoAgent {
             &rlhost_model::section::Section::new("params", &params.raw)?
                 .section("config", "params.config")?
                 .unwrap_or(rlhost_model::section::Section::empty("params.config")),
+            device,
         )?;
         // The host's placement describes this launch, not the run: checkpoints do not keep it.
         if let Some(config) = params.raw.get_mut("config").and_then(|c| c.as_object_mut()) {
