@@ -124,3 +124,48 @@ fn ctrl_c_in_run_saves_a_checkpoint_then_raises_keyboard_interrupt() {
     let saved = file_names(&work.path().join("runs/isaaclab/nn"));
     assert!(saved.iter().any(|f| f.ends_with("_interrupted.safetensors")), "{saved:?}");
 }
+
+/// Isaac Lab's `train.py --distributed` under torchrun, with `from rlhost import Runner`: two
+/// ranks (Gloo on the CPU) train the Python env; rl_games' `multi_gpu_check_sync` holds every rank
+/// to rank 0's state after each epoch, and rank 0 alone writes the run folder.
+#[test]
+fn train_py_distributed_trains_two_ranks_in_step_with_rlhost_runner() {
+    let work = tempfile::tempdir().unwrap();
+    let root = workspace_root();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let children: Vec<_> = (0..2)
+        .map(|rank| {
+            Command::new(root.join(".venv/bin/python"))
+                .arg(root.join("tests/python/train_like_isaaclab.py"))
+                .arg(work.path())
+                .arg("distributed")
+                .env_remove("RLHOST_PLUGIN_PATH")
+                .env("RLHOST_PLUGIN_CACHE", work.path().join(format!("scan-cache-{rank}.json")))
+                .env("RANK", rank.to_string())
+                .env("LOCAL_RANK", rank.to_string())
+                .env("WORLD_SIZE", "2")
+                .env("MASTER_ADDR", "127.0.0.1")
+                .env("MASTER_PORT", port.to_string())
+                .env("OMP_NUM_THREADS", "1")
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .expect("the venv's python runs")
+        })
+        .collect();
+    let outputs: Vec<_> = children.into_iter().map(|c| c.wait_with_output().expect("rank exits")).collect();
+    for (rank, out) in outputs.iter().enumerate() {
+        let (stdout, stderr) = common::texts(out);
+        assert!(out.status.success(), "rank {rank}: {stdout}\n{stderr}");
+        assert!(stdout.contains(&format!("global_rank = {rank} local_rank = {rank} world_size = 2")), "{stdout}");
+        let last: Value = serde_json::from_str(stdout.lines().last().unwrap_or_default()).unwrap();
+        assert_eq!(last["epoch"], 6, "rank {rank}: {last}");
+    }
+    let (leader, _) = common::texts(&outputs[0]);
+    let checked = leader.lines().filter(|l| l.contains("2 ranks hold identical state")).count();
+    assert_eq!(checked, 6, "{leader}");
+    let runs: Vec<_> = std::fs::read_dir(work.path().join("runs")).unwrap().flatten().collect();
+    assert_eq!(runs.len(), 1, "rank 0 alone writes a run folder");
+    let (follower, _) = common::texts(&outputs[1]);
+    assert!(!follower.contains("saving checkpoint"), "{follower}");
+}

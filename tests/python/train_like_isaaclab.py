@@ -1,7 +1,8 @@
 """Isaac Lab's rl_games train.py / play.py, shaped as they drive rl_games, with the one change
 `from rlhost import Runner`. Used by tests/python_module.rs.
 
-Usage: train_like_isaaclab.py WORKDIR train|resume|sigma|play|player|env_error|interrupt [CHECKPOINT] [SIGMA]
+Usage: train_like_isaaclab.py WORKDIR train|resume|sigma|play|player|env_error|interrupt|distributed [CHECKPOINT] [SIGMA]
+(`distributed`: train.py --distributed, one rank of a group launched with torchrun's variables)
 Prints one JSON line with what `runner.run` returned (or the exception caught).
 """
 import json
@@ -97,9 +98,15 @@ def register_env(mode):
     step_sleep = 0.02 if mode == "interrupt" else 0.0
     if mode == "interrupt":
         agent_cfg["params"]["config"]["max_epochs"] = 100000
-    env = isaac_style_env.make(
-        num_envs=num_envs, device="cpu", seed=agent_cfg["params"]["seed"], fault=fault, step_sleep=step_sleep
-    )
+    env_seed = agent_cfg["params"]["seed"]
+    if mode == "distributed":
+        # train.py --distributed: multi_gpu on, the device of this rank, the env seeded per rank
+        # (the agent's seed gets the rank from the Runner, as rl_games' does).
+        agent_cfg["params"]["config"]["multi_gpu"] = True
+        agent_cfg["params"]["config"]["multi_gpu_check_sync"] = True
+        agent_cfg["params"]["config"]["max_epochs"] = 6
+        env_seed += int(os.environ["RANK"])
+    env = isaac_style_env.make(num_envs=num_envs, device="cpu", seed=env_seed, fault=fault, step_sleep=step_sleep)
     clip_obs = agent_cfg["params"]["env"]["clip_observations"]
     clip_actions = agent_cfg["params"]["env"]["clip_actions"]
     env = RlGamesVecEnvWrapper(env, "cpu", clip_obs, clip_actions)
