@@ -426,7 +426,11 @@ impl PolicyGraph {
     /// layer, Flatten), or the flat observations without a tower.
     fn tower(&self, b: &mut Builder, prefix: &str, x: &str) -> Result<String, PluginError> {
         let Some(cnn) = &self.network.cnn else {
-            return Ok(if self.obs_shape.len() != 1 { b.op("Flatten", &[x], vec![attr_i("axis", 1)]) } else { x.into() });
+            return Ok(if self.obs_shape.len() != 1 {
+                b.op("Flatten", &[x], vec![attr_i("axis", 1)])
+            } else {
+                x.into()
+            });
         };
         let mut h = x.to_string();
         if cnn.permute_input && self.obs_shape.len() == 3 {
@@ -466,7 +470,11 @@ impl PolicyGraph {
             let p = |what: &str| self.param(&format!("{}.{what}_l{k}", branch.rnn));
             let (w_ih, w_hh, b_ih, b_hh) = (p("weight_ih")?, p("weight_hh")?, p("bias_ih")?, p("bias_hh")?);
             let rows = w_ih.dims[0];
-            let w = b.constant(&format!("{}.W_l{k}", branch.rnn), &[1, rows, w_ih.dims[1]], &onnx_gate_order(spec.kind, w_ih));
+            let w = b.constant(
+                &format!("{}.W_l{k}", branch.rnn),
+                &[1, rows, w_ih.dims[1]],
+                &onnx_gate_order(spec.kind, w_ih),
+            );
             let r = b.constant(&format!("{}.R_l{k}", branch.rnn), &[1, rows, units], &onnx_gate_order(spec.kind, w_hh));
             let mut bias = onnx_gate_order(spec.kind, b_ih);
             bias.extend(onnx_gate_order(spec.kind, b_hh));
