@@ -467,6 +467,18 @@ fn sequence_agreement(config: &str, overrides: &[&str], experiment: &str, states
         eprintln!("{config} {overrides:?}: {what}: {SEQ_STEPS} steps x {SEQ_ENVS} envs: max |onnx - act| {diff:.3e}");
         assert!(diff <= TOLERANCE, "{what}: {diff}");
     }
+    // μ, σ and the value (with a separate critic's own states) agree between the two runtimes.
+    for (k, (name, cols)) in [("mu", action_dim), ("sigma", action_dim), ("value", 1)].into_iter().enumerate() {
+        let ort_out = read_f32(&d.join(format!("seq_{name}.bin")), cols);
+        let tract_out = Tensor::cat(
+            &tract_steps.iter().map(|s| Tensor::from_slice(&s[k + 1].0).view([-1, cols])).collect::<Vec<_>>(),
+            0,
+        );
+        let scale = f32::try_from(ort_out.abs().max()).unwrap().max(1.0);
+        let diff = max_abs_diff(&ort_out, &tract_out);
+        eprintln!("{config} {overrides:?}: {name}: max |ort - tract| {diff:.3e} (scale {scale:.1})");
+        assert!(diff <= TOLERANCE * scale, "{name}: {diff}");
+    }
     let info: Value = serde_json::from_str(&std::fs::read_to_string(d.join("info.json")).unwrap()).unwrap();
     let mut want_inputs = vec![serde_json::json!([
         "obs",

@@ -1,26 +1,38 @@
 //! ONNX export of the `actor_critic` policy: the player's deterministic `act`, as one graph.
 //!
 //! ```text
-//! obs [batch, D…]
-//!  → clamp(±env.clip_observations)                       (the host wrapper's, when configured)
+//! obs [batch, D…] float32, or uint8 for image observations (`observation_dtype`)
+//!  → float(obs) / 255                                    (uint8: the player's preprocessing)
+//!  → clamp(±env.clip_observations)                       (float32: the host wrapper's, when configured)
 //!  → clamp((obs − mean) / sqrt(var + 1e-5), −5, 5)       (RunningMeanStd, normalize_input)
-//!  → flatten → actor MLP → μ head (mu_activation)        = output `mu`
+//!  → CNN tower (Transpose for permute_input, Conv + activation, Flatten) or flatten
+//!  → trunk: actor MLP, or MLP and one RNN step in rl_games' order (before_mlp, concat_input,
+//!    LSTM/GRU per layer, LayerNormalization, concat_output)
+//!  → μ head (mu_activation)                              = output `mu`
 //!  → clamp(μ, −1, 1)·(high − low)/2 + (high + low)/2     (ActionMap, clip_actions)
 //!  → clamp(±env.clip_actions)                            (the host wrapper's, when configured)
 //!  = output `actions` [batch, A]
 //! optional: `sigma` (the σ head or fixed σ, parametrised), `value` (critic, de-normalised)
+//! recurrent: inputs `h_in` (+ `c_in` for an LSTM) after `obs`, outputs `h_out` (+ `c_out`)
+//!   after the others, [layers, batch, units] float32; with `separate` and `value` also
+//!   `critic_h_in`/`critic_c_in` → `critic_h_out`/`critic_c_out`
 //! ```
 //!
 //! The operations and their order are the tch path's ([`crate::policy::Model::actions`],
-//! [`crate::normalizer::RunningMeanStd::normalize`], [`crate::policy::ActionMap::apply`]), and
-//! the constants are the very float32 values the player computes with (statistics cast to
-//! float32, `(high − low)/2` and `(high + low)/2` as the player holds them); only the summation
-//! order inside the matrix products can differ between runtimes.
+//! [`crate::policy::Model::actions_seq`], [`crate::normalizer::RunningMeanStd::normalize`],
+//! [`crate::policy::ActionMap::apply`]), and the constants are the very float32 values the player
+//! computes with (statistics cast to float32, `(high − low)/2` and `(high + low)/2` as the player
+//! holds them); only the summation order inside the matrix products and cells can differ between
+//! runtimes.
 //!
-//! The graph is opset [`OPSET`] with a symbolic batch axis [`BATCH`]. The trunk is described by
-//! [`NetworkConfig`]; a recurrent trunk (not built yet, docs/rl_games.md §5) will add one input
-//! and one output per state tensor (`h_in` → `h_out`, with `c_in` → `c_out` for an LSTM) around
-//! the MLP in [`PolicyGraph::build`]; until then [`check_exportable`] refuses it in one line.
+//! A recurrent graph is one step (the player's `act` step, `seq_length` 1): the caller feeds zero
+//! states first, then each step's `*_out` to the next `*_in`, and zeroes an env's row (axis 1)
+//! when its episode ends, as the player's game loop does on `done`. Each layer is an ONNX `LSTM`
+//! or `GRU` node with torch's gate blocks reordered (LSTM i,f,g,o → i,o,f,c; GRU r,z,n → z,r,h,
+//! `linear_before_reset = 1`).
+//!
+//! The graph is opset [`OPSET`] with a symbolic batch axis [`BATCH`]; [`check_exportable`]
+//! refuses in one line a network the builder does not know.
 pub mod proto;
 
 use crate::network::CRITIC_PREFIXES;
@@ -804,7 +816,7 @@ mod tests {
     }
 
     #[test]
-    fn check_exportable_names_the_layer() {
+    fn check_exportable_names_the_network() {
         let e = check_exportable(&serde_json::json!({"name": "resnet_actor"})).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Unsupported);
         assert_eq!(
