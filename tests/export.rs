@@ -524,6 +524,14 @@ fn a_camera_cnn_exports_the_players_actions_on_uint8_images() {
     sequence_agreement("cartpole_ppo.yaml", &["params.config.env_name=CartPoleCamera", cnn], "export_cnn", &[]);
 }
 
+#[test]
+fn a_camera_cnn_under_an_lstm_exports_the_players_steps() {
+    let cnn = "params.network.cnn={type: conv2d, activation: elu, initializer: {name: default}, permute_input: true, convs: [{filters: 8, kernel_size: 8, strides: 4, padding: 0}]}";
+    let lstm = "params.network.rnn={name: lstm, units: 8, layers: 1}";
+    let overrides = ["params.config.env_name=CartPoleCamera", cnn, lstm, "params.config.seq_length=4"];
+    sequence_agreement("cartpole_ppo.yaml", &overrides, "export_cnn_lstm", &[("h", [1, 8]), ("c", [1, 8])]);
+}
+
 /// Rewrites a safetensors file's `network` metadata (the header is JSON after an 8-byte length).
 fn with_network(ckpt: &Path, out: &Path, edit: impl FnOnce(&mut Value)) {
     let bytes = std::fs::read(ckpt).unwrap();
