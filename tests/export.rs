@@ -5,6 +5,10 @@
 //! (a rollout of the player itself in the config's environment) through the player's own `act`
 //! (loaded in-process from the same plugin library), ONNX Runtime (the venv's `onnxruntime`) and
 //! tract, at batch 1 and 4096.
+//!
+//! Recurrent (LSTM, GRU) and convolutional (`CartPoleCamera` uint8 images) policies: a recorded
+//! rollout of the player's own `act` (which carries its states between calls) against the graph
+//! run step by step in both runtimes, each step's `*_out` states fed to the next `*_in`.
 mod common;
 
 use common::*;
@@ -125,6 +129,53 @@ fn max_abs_diff(a: &Tensor, b: &Tensor) -> f32 {
 mod tract_rt {
     use std::path::Path;
     use tract_onnx::prelude::*;
+
+    /// One step's observations: float32 or uint8 elements, with their shape.
+    pub enum Obs<'a> {
+        F32(&'a [f32]),
+        U8(&'a [u8]),
+    }
+
+    /// Runs `steps` steps of `obs` (row-major [steps, batch, …], `shape` = [batch, …] per step)
+    /// from zero states of `state_shapes`: the graph's outputs after the first `outputs`
+    /// (`actions`, `mu`, …) are fed back as its inputs after `obs`. Returns the first `outputs`
+    /// outputs of every step: (elements, columns).
+    pub fn run_steps(
+        path: &Path,
+        obs: Obs<'_>,
+        shape: &[usize],
+        steps: usize,
+        outputs: usize,
+        state_shapes: &[[usize; 3]],
+    ) -> Vec<Vec<(Vec<f32>, usize)>> {
+        let model = tract_onnx::onnx().model_for_path(path).unwrap();
+        let plan = model.into_optimized().unwrap().into_runnable().unwrap();
+        let states = state_shapes.len();
+        let step_len: usize = shape.iter().product();
+        let mut carried: Vec<Tensor> = state_shapes.iter().map(|s| Tensor::zero::<f32>(s).unwrap()).collect();
+        let mut out = Vec::with_capacity(steps);
+        for t in 0..steps {
+            let x = match &obs {
+                Obs::F32(v) => Tensor::from_shape(shape, &v[t * step_len..(t + 1) * step_len]).unwrap(),
+                Obs::U8(v) => Tensor::from_shape(shape, &v[t * step_len..(t + 1) * step_len]).unwrap(),
+            };
+            let mut inputs: TVec<TValue> = tvec!(x.into());
+            inputs.extend(carried.drain(..).map(TValue::from));
+            let result = plan.run(inputs).unwrap();
+            assert_eq!(result.len(), outputs + states);
+            carried = result[outputs..].iter().map(|v| v.clone().into_tensor()).collect();
+            out.push(
+                result[..outputs]
+                    .iter()
+                    .map(|v| {
+                        let view = v.to_plain_array_view::<f32>().unwrap();
+                        (view.iter().copied().collect(), view.shape()[1])
+                    })
+                    .collect(),
+            );
+        }
+        out
+    }
 
     /// A runnable model.
     pub struct Model(std::sync::Arc<TypedRunnableModel>);
@@ -339,6 +390,146 @@ fn a_separate_critic_exports_the_players_actions_and_its_own_value() {
 #[test]
 fn a_learnable_sigma_exports_the_players_actions_and_its_sigma_head() {
     agreement("pendulum_ppo.yaml", &["params.network.space.continuous.fixed_sigma=False"]);
+}
+
+/// Envs and steps of the recorded rollout the sequence tests replay.
+const SEQ_ENVS: u32 = 16;
+const SEQ_STEPS: usize = 64;
+
+/// A recurrent or image policy: a rollout of the player's own `act` (carrying its states) in the
+/// config's environment, against the exported graph run step by step in ONNX Runtime and tract.
+fn sequence_agreement(config: &str, overrides: &[&str], experiment: &str, states: &[(&str, [i64; 2])]) {
+    let dir = plugins();
+    let d = dir.path();
+    let ckpt = train(d, config, overrides, experiment);
+    let model = d.join("policy.onnx");
+    let (code, stdout, stderr) = export(
+        d,
+        config,
+        overrides,
+        &["--checkpoint", ckpt.to_str().unwrap(), "--output", "policy.onnx", "--outputs", "mu,sigma,value"],
+    );
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+
+    let set = discover(&[d.to_path_buf()]);
+    let runner = runner(&set, config, overrides);
+    let mut player = runner.create_detached_player(&ckpt).unwrap();
+    let mut env = runner.create_raw_env(Mode::Play, Some(SEQ_ENVS)).unwrap();
+    let obs_shape: Vec<i64> = env.policy_observation().shape.to_vec();
+    let action_dim = env.info().action_dim() as i64;
+    let bufs = env.step_buffers().unwrap();
+    env.reset(bufs.observations()).unwrap();
+    let (mut obs_steps, mut act_steps) = (Vec::new(), Vec::new());
+    for _ in 0..SEQ_STEPS {
+        let obs = bufs.obs(0).to_device(tch::Device::Cpu).copy();
+        let actions = act(&mut player, &obs, action_dim);
+        env.step(&actions.to_device(env.device()), &bufs).unwrap();
+        obs_steps.push(obs);
+        act_steps.push(actions);
+    }
+    drop(env);
+    let obs = Tensor::stack(&obs_steps, 0);
+    let expected = Tensor::cat(&act_steps, 0);
+    let uint8 = obs.kind() == Kind::Uint8;
+
+    let obs_bin = d.join("obs.bin");
+    let flat = obs.contiguous().view([-1]);
+    let (f32_data, u8_data) = if uint8 {
+        (Vec::new(), Vec::<u8>::try_from(&flat).unwrap())
+    } else {
+        (Vec::<f32>::try_from(&flat).unwrap(), Vec::new())
+    };
+    if uint8 {
+        std::fs::write(&obs_bin, &u8_data).unwrap();
+    } else {
+        write_f32(&obs_bin, &obs);
+    }
+    let out = std::process::Command::new(python())
+        .arg(workspace_root().join("tests/export_ort.py"))
+        .args([model.as_os_str(), obs_bin.as_os_str(), d.as_os_str(), SEQ_STEPS.to_string().as_ref()])
+        .output()
+        .expect("the venv's python runs");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let ort_actions = read_f32(&d.join("seq_actions.bin"), action_dim);
+
+    let batch = std::iter::once(SEQ_ENVS as usize).chain(obs_shape.iter().map(|&s| s as usize)).collect::<Vec<_>>();
+    let tract_obs = if uint8 { tract_rt::Obs::U8(&u8_data) } else { tract_rt::Obs::F32(&f32_data) };
+    let state_shapes: Vec<[usize; 3]> =
+        states.iter().map(|(_, [layers, units])| [*layers as usize, SEQ_ENVS as usize, *units as usize]).collect();
+    let tract_steps = tract_rt::run_steps(&model, tract_obs, &batch, SEQ_STEPS, 4, &state_shapes);
+    let tract_actions = Tensor::cat(
+        &tract_steps.iter().map(|s| Tensor::from_slice(&s[0].0).view([-1, action_dim])).collect::<Vec<_>>(),
+        0,
+    );
+
+    for (what, got) in [("ort", &ort_actions), ("tract", &tract_actions)] {
+        let diff = max_abs_diff(got, &expected);
+        eprintln!("{config} {overrides:?}: {what}: {SEQ_STEPS} steps x {SEQ_ENVS} envs: max |onnx - act| {diff:.3e}");
+        assert!(diff <= TOLERANCE, "{what}: {diff}");
+    }
+    // μ, σ and the value (with a separate critic's own states) agree between the two runtimes.
+    for (k, (name, cols)) in [("mu", action_dim), ("sigma", action_dim), ("value", 1)].into_iter().enumerate() {
+        let ort_out = read_f32(&d.join(format!("seq_{name}.bin")), cols);
+        let tract_out = Tensor::cat(
+            &tract_steps.iter().map(|s| Tensor::from_slice(&s[k + 1].0).view([-1, cols])).collect::<Vec<_>>(),
+            0,
+        );
+        let scale = f32::try_from(ort_out.abs().max()).unwrap().max(1.0);
+        let diff = max_abs_diff(&ort_out, &tract_out);
+        eprintln!("{config} {overrides:?}: {name}: max |ort - tract| {diff:.3e} (scale {scale:.1})");
+        assert!(diff <= TOLERANCE * scale, "{name}: {diff}");
+    }
+    let info: Value = serde_json::from_str(&std::fs::read_to_string(d.join("info.json")).unwrap()).unwrap();
+    let mut want_inputs = vec![serde_json::json!([
+        "obs",
+        std::iter::once(Value::from("batch")).chain(obs_shape.iter().map(|&s| Value::from(s))).collect::<Vec<_>>()
+    ])];
+    let mut want_outputs = vec!["actions", "mu", "sigma", "value"].into_iter().map(Value::from).collect::<Vec<_>>();
+    for (name, [layers, units]) in states {
+        want_inputs.push(serde_json::json!([format!("{name}_in"), [layers, "batch", units]]));
+        want_outputs.push(Value::from(format!("{name}_out")));
+    }
+    assert_eq!(info["inputs"], Value::from(want_inputs));
+    let got_outputs: Vec<Value> = info["outputs"].as_array().unwrap().iter().map(|o| o[0].clone()).collect();
+    assert_eq!(got_outputs, want_outputs);
+    let obs_space: Value = serde_json::from_str(info["metadata"]["observation_space"].as_str().unwrap()).unwrap();
+    assert_eq!(obs_space["dtype"], if uint8 { "uint8" } else { "float32" });
+}
+
+#[test]
+fn a_two_layer_lstm_exports_the_players_steps() {
+    let lstm = "params.network.rnn={name: lstm, units: 16, layers: 2, before_mlp: true, layer_norm: true, concat_output: true}";
+    sequence_agreement(
+        "pendulum_ppo.yaml",
+        &[lstm, "params.config.seq_length=8"],
+        "export_lstm",
+        &[("h", [2, 16]), ("c", [2, 16])],
+    );
+}
+
+#[test]
+fn a_separate_gru_exports_the_players_steps_and_its_critic_states() {
+    let gru = "params.network.rnn={name: gru, units: 16, layers: 1, concat_input: true}";
+    sequence_agreement(
+        "pendulum_ppo.yaml",
+        &[gru, "params.network.separate=True", "params.config.seq_length=8"],
+        "export_gru",
+        &[("h", [1, 16]), ("critic_h", [1, 16])],
+    );
+}
+
+#[test]
+fn a_camera_cnn_exports_the_players_actions_on_uint8_images() {
+    let cnn = "params.network.cnn={type: conv2d, activation: relu, initializer: {name: default}, convs: [{filters: 8, kernel_size: 8, strides: 4, padding: 0}, {filters: 16, kernel_size: 4, strides: 2, padding: 1}]}";
+    sequence_agreement("cartpole_ppo.yaml", &["params.config.env_name=CartPoleCamera", cnn], "export_cnn", &[]);
+}
+
+#[test]
+fn a_camera_cnn_under_an_lstm_exports_the_players_steps() {
+    let cnn = "params.network.cnn={type: conv2d, activation: elu, initializer: {name: default}, permute_input: true, convs: [{filters: 8, kernel_size: 8, strides: 4, padding: 0}]}";
+    let lstm = "params.network.rnn={name: lstm, units: 8, layers: 1}";
+    let overrides = ["params.config.env_name=CartPoleCamera", cnn, lstm, "params.config.seq_length=4"];
+    sequence_agreement("cartpole_ppo.yaml", &overrides, "export_cnn_lstm", &[("h", [1, 8]), ("c", [1, 8])]);
 }
 
 /// Rewrites a safetensors file's `network` metadata (the header is JSON after an 8-byte length).

@@ -1,11 +1,16 @@
 """Runs an exported policy with ONNX Runtime for tests/export.rs.
 
-usage: export_ort.py MODEL OBS_BIN OUT_DIR
+usage: export_ort.py MODEL OBS_BIN OUT_DIR [STEPS]
 
 OBS_BIN holds float32 rows (little-endian) of the model input's width. Writes to OUT_DIR:
   b4096_<output>.bin  every output, the rows run in batches of 4096 (the last one shorter)
   b1_actions.bin      `actions`, every row run alone (batch 1)
   info.json           opset, IR version, input/output names and shapes, metadata_props
+
+With STEPS (a recurrent or image policy), OBS_BIN holds STEPS batches of observations of the
+`obs` input's element type (float32 or uint8), one batch per step; the graph runs once per step
+from zero states, each step's `*_out` states fed to the next step's `*_in`, and writes
+  seq_<output>.bin    every output that is not a state, the steps one after another
 """
 import json
 import os
@@ -20,6 +25,32 @@ def main():
     options = ort.SessionOptions()
     options.intra_op_num_threads = 1
     session = ort.InferenceSession(model_path, options, providers=["CPUExecutionProvider"])
+    if len(sys.argv) > 4:
+        run_steps(session, obs_path, out_dir, int(sys.argv[4]))
+    else:
+        run_rows(session, obs_path, out_dir)
+    write_info(session, model_path, out_dir)
+
+
+def run_steps(session, obs_path, out_dir, steps):
+    """One run per step, carrying the recurrent states (`<name>_in` ← the last `<name>_out`)."""
+    inp, *state_inputs = session.get_inputs()
+    dtype = "u1" if inp.type == "tensor(uint8)" else "<f4"
+    obs = np.fromfile(obs_path, dtype=dtype).reshape([steps, -1] + list(inp.shape[1:]))
+    batch = obs.shape[1]
+    states = {s.name: np.zeros([batch if isinstance(d, str) else d for d in s.shape], "f4") for s in state_inputs}
+    names = [o.name for o in session.get_outputs()]
+    outputs = {name: [] for name in names if not name.endswith("_out")}
+    for t in range(steps):
+        result = dict(zip(names, session.run(names, {inp.name: obs[t], **states})))
+        for name in outputs:
+            outputs[name].append(result[name])
+        states = {name: result[name[: -len("_in")] + "_out"] for name in states}
+    for name, rows in outputs.items():
+        np.concatenate(rows).astype("<f4").tofile(os.path.join(out_dir, f"seq_{name}.bin"))
+
+
+def run_rows(session, obs_path, out_dir):
     (inp,) = session.get_inputs()
     width = int(np.prod(inp.shape[1:]))
     obs = np.fromfile(obs_path, dtype="<f4").reshape([-1] + list(inp.shape[1:]))
@@ -32,6 +63,8 @@ def main():
     single = [session.run(["actions"], {inp.name: obs[i : i + 1]})[0] for i in range(len(obs))]
     np.concatenate(single).astype("<f4").tofile(os.path.join(out_dir, "b1_actions.bin"))
 
+
+def write_info(session, model_path, out_dir):
     meta = session.get_modelmeta()
 
     info = {

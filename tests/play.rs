@@ -214,19 +214,14 @@ fn an_lstm_checkpoint_plays_and_carries_its_hidden_state_between_steps() {
     player.restore(ckpt.to_str().unwrap().into()).into_result().unwrap();
     assert!(step(&mut player).equal(&first));
 
-    // The ONNX exporter does not write recurrent graphs yet: one line says so, no file is left.
+    // The ONNX exporter writes the recurrent graph (its agreement is in tests/export.rs).
     let config = config("pendulum_ppo.yaml");
     let out = run_rlhost(
         dir.path(),
         &["export", "--plugin-dir", ".", "--config", &config, "--checkpoint", ckpt.to_str().unwrap()],
     );
-    let (_, stderr) = texts(&out);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
-    let line = stderr.lines().last().unwrap();
-    assert!(
-        line.starts_with("error: ") && line.contains("network.rnn (an RNN) is not supported by the ONNX exporter yet"),
-        "{line}"
-    );
-    assert_eq!(stderr.lines().filter(|l| l.starts_with("error:")).count(), 1, "{stderr}");
-    assert!(!ckpt.with_extension("onnx").exists());
+    let (stdout, stderr) = texts(&out);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stdout.contains("exported ") && stdout.contains("(outputs: actions)"), "{stdout}");
+    assert!(ckpt.with_extension("onnx").exists());
 }

@@ -28,6 +28,8 @@ pub mod keys {
     pub const ALGO: &str = "algo";
     /// JSON array: the shape of one observation.
     pub const OBSERVATION_SHAPE: &str = "observation_shape";
+    /// `float32` or `uint8` (images): the observation group's element type (absent: float32).
+    pub const OBSERVATION_DTYPE: &str = "observation_dtype";
     /// Integer: action dimensions.
     pub const ACTION_DIM: &str = "action_dim";
     /// JSON array of numbers.
@@ -229,6 +231,15 @@ impl LoadedCheckpoint {
         serde_json::from_str::<Vec<i64>>(text).ok().filter(|s| s.iter().all(|&d| d > 0)).ok_or_else(|| {
             self.error(format!("metadata observation_shape '{text}' is not a JSON array of positive integers"))
         })
+    }
+
+    /// Whether the observations were uint8 images (`observation_dtype`; absent means float32).
+    pub fn observation_uint8(&self) -> Result<bool, PluginError> {
+        match self.meta_opt(keys::OBSERVATION_DTYPE).map(str::trim) {
+            None | Some("float32") => Ok(false),
+            Some("uint8") => Ok(true),
+            Some(other) => Err(self.error(format!("metadata observation_dtype '{other}' is not float32 or uint8"))),
+        }
     }
 
     /// `action_dim`.

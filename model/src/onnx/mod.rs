@@ -1,31 +1,43 @@
 //! ONNX export of the `actor_critic` policy: the player's deterministic `act`, as one graph.
 //!
 //! ```text
-//! obs [batch, D…]
-//!  → clamp(±env.clip_observations)                       (the host wrapper's, when configured)
+//! obs [batch, D…] float32, or uint8 for image observations (`observation_dtype`)
+//!  → float(obs) / 255                                    (uint8: the player's preprocessing)
+//!  → clamp(±env.clip_observations)                       (float32: the host wrapper's, when configured)
 //!  → clamp((obs − mean) / sqrt(var + 1e-5), −5, 5)       (RunningMeanStd, normalize_input)
-//!  → flatten → actor MLP → μ head (mu_activation)        = output `mu`
+//!  → CNN tower (Transpose for permute_input, Conv + activation, Flatten) or flatten
+//!  → trunk: actor MLP, or MLP and one RNN step in rl_games' order (before_mlp, concat_input,
+//!    LSTM/GRU per layer, LayerNormalization, concat_output)
+//!  → μ head (mu_activation)                              = output `mu`
 //!  → clamp(μ, −1, 1)·(high − low)/2 + (high + low)/2     (ActionMap, clip_actions)
 //!  → clamp(±env.clip_actions)                            (the host wrapper's, when configured)
 //!  = output `actions` [batch, A]
 //! optional: `sigma` (the σ head or fixed σ, parametrised), `value` (critic, de-normalised)
+//! recurrent: inputs `h_in` (+ `c_in` for an LSTM) after `obs`, outputs `h_out` (+ `c_out`)
+//!   after the others, [layers, batch, units] float32; with `separate` and `value` also
+//!   `critic_h_in`/`critic_c_in` → `critic_h_out`/`critic_c_out`
 //! ```
 //!
 //! The operations and their order are the tch path's ([`crate::policy::Model::actions`],
-//! [`crate::normalizer::RunningMeanStd::normalize`], [`crate::policy::ActionMap::apply`]), and
-//! the constants are the very float32 values the player computes with (statistics cast to
-//! float32, `(high − low)/2` and `(high + low)/2` as the player holds them); only the summation
-//! order inside the matrix products can differ between runtimes.
+//! [`crate::policy::Model::actions_seq`], [`crate::normalizer::RunningMeanStd::normalize`],
+//! [`crate::policy::ActionMap::apply`]), and the constants are the very float32 values the player
+//! computes with (statistics cast to float32, `(high − low)/2` and `(high + low)/2` as the player
+//! holds them); only the summation order inside the matrix products and cells can differ between
+//! runtimes.
 //!
-//! The graph is opset [`OPSET`] with a symbolic batch axis [`BATCH`]. The trunk is described by
-//! [`NetworkConfig`]; a recurrent trunk (not built yet, docs/rl_games.md §5) will add one input
-//! and one output per state tensor (`h_in` → `h_out`, with `c_in` → `c_out` for an LSTM) around
-//! the MLP in [`PolicyGraph::build`]; until then [`check_exportable`] refuses it in one line.
+//! A recurrent graph is one step (the player's `act` step, `seq_length` 1): the caller feeds zero
+//! states first, then each step's `*_out` to the next `*_in`, and zeroes an env's row (axis 1)
+//! when its episode ends, as the player's game loop does on `done`. Each layer is an ONNX `LSTM`
+//! or `GRU` node with torch's gate blocks reordered (LSTM i,f,g,o → i,o,f,c; GRU r,z,n → z,r,h,
+//! `linear_before_reset = 1`).
+//!
+//! The graph is opset [`OPSET`] with a symbolic batch axis [`BATCH`]; [`check_exportable`]
+//! refuses in one line a network the builder does not know.
 pub mod proto;
 
 use crate::network::CRITIC_PREFIXES;
 use crate::normalizer::{CLIP, EPSILON};
-use crate::spec::{Activation, NetworkConfig, SigmaParametrization};
+use crate::spec::{Activation, ConvKind, NetworkConfig, RnnKind, RnnSpec, SigmaParametrization};
 use proto::*;
 use rlhost_sdk::{ErrorKind, PluginError};
 use serde_json::Value;
@@ -51,6 +63,16 @@ pub mod names {
     pub const SIGMA: &str = "sigma";
     /// Value in environment units [batch, 1].
     pub const VALUE: &str = "value";
+    /// An RNN's hidden state before the step [layers, batch, units].
+    pub const H_IN: &str = "h_in";
+    /// An LSTM's cell state before the step [layers, batch, units].
+    pub const C_IN: &str = "c_in";
+    /// The hidden state after the step.
+    pub const H_OUT: &str = "h_out";
+    /// The cell state after the step.
+    pub const C_OUT: &str = "c_out";
+    /// The prefix of a `separate` network's critic states (`critic_h_in`, …), with `value`.
+    pub const CRITIC_PREFIX: &str = "critic_";
 }
 
 /// The optional outputs beside `actions`.
@@ -123,6 +145,8 @@ pub struct PolicyGraph {
     pub network: NetworkConfig,
     /// One observation's shape.
     pub obs_shape: Vec<i64>,
+    /// Observations are uint8 images (the graph input is uint8 and is scaled by 1/255).
+    pub obs_uint8: bool,
     /// Action dimensions A.
     pub action_dim: i64,
     /// Parameters by rl_games state-dict name: the actor's, and the critic's when `outputs.value`.
@@ -141,19 +165,12 @@ pub struct PolicyGraph {
     pub outputs: Outputs,
 }
 
-/// Refuses a `network` block with a layer the exporter cannot write, in one line naming it.
+/// Refuses a `network` the exporter cannot write, in one line naming it.
 ///
-/// The checkpoint reader refuses these too; the exporter says it again so that a network type
-/// added to the trainer before the exporter learns it cannot slip through.
+/// Every layer the trainer builds (MLP, `rnn`, `cnn`) is exported; the checkpoint reader refuses
+/// the others. The exporter checks the network's name again so that a network type added to the
+/// trainer before the exporter learns it cannot slip through.
 pub fn check_exportable(network: &Value) -> Result<(), PluginError> {
-    for (key, what) in [("rnn", "an RNN"), ("cnn", "a CNN tower")] {
-        if network.get(key).is_some_and(|v| !v.is_null()) {
-            return Err(PluginError::new(
-                ErrorKind::Unsupported,
-                format!("export: network.{key} ({what}) is not supported by the ONNX exporter yet"),
-            ));
-        }
-    }
     match network.get("name").and_then(Value::as_str) {
         Some("actor_critic") | None => Ok(()),
         Some(other) => Err(PluginError::new(
@@ -179,6 +196,10 @@ fn attr_i(name: &str, i: i64) -> AttributeProto {
     AttributeProto { name: name.into(), r#type: attribute_type::INT, i, ..Default::default() }
 }
 
+fn attr_ints(name: &str, ints: Vec<i64>) -> AttributeProto {
+    AttributeProto { name: name.into(), r#type: attribute_type::INTS, ints, ..Default::default() }
+}
+
 impl Builder {
     fn constant(&mut self, name: &str, dims: &[i64], data: &[f32]) -> String {
         let raw_data = data.iter().flat_map(|x| x.to_le_bytes()).collect();
@@ -190,6 +211,20 @@ impl Builder {
             ..Default::default()
         });
         name.into()
+    }
+
+    /// A 1-d int64 constant (the axes, starts and ends of Unsqueeze, Squeeze, Slice).
+    fn ints(&mut self, hint: &str, data: &[i64]) -> String {
+        self.counter += 1;
+        let name = format!("{hint}_{}", self.counter);
+        self.initializers.push(TensorProto {
+            dims: vec![data.len() as i64],
+            data_type: DATA_TYPE_INT64,
+            name: name.clone(),
+            raw_data: data.iter().flat_map(|x| x.to_le_bytes()).collect(),
+            ..Default::default()
+        });
+        name
     }
 
     fn scalar(&mut self, hint: &str, value: f32) -> String {
@@ -209,6 +244,39 @@ impl Builder {
             domain: String::new(),
         });
         output.into()
+    }
+
+    /// A node with several outputs (an empty name leaves an optional output out).
+    fn op_outputs(&mut self, op: &str, inputs: &[&str], attribute: Vec<AttributeProto>, outputs: &[&str]) {
+        self.counter += 1;
+        self.nodes.push(NodeProto {
+            input: inputs.iter().map(|s| s.to_string()).collect(),
+            output: outputs.iter().map(|s| s.to_string()).collect(),
+            name: format!("{op}_{}", self.counter),
+            op_type: op.into(),
+            attribute,
+            domain: String::new(),
+        });
+    }
+
+    /// A fresh value name.
+    fn fresh(&mut self, hint: &str) -> String {
+        self.counter += 1;
+        format!("{hint}_{}", self.counter)
+    }
+
+    fn unsqueeze0(&mut self, x: &str) -> String {
+        let axes = self.ints("axes", &[0]);
+        self.op("Unsqueeze", &[x, &axes], vec![])
+    }
+
+    fn squeeze0(&mut self, x: &str) -> String {
+        let axes = self.ints("axes", &[0]);
+        self.op("Squeeze", &[x, &axes], vec![])
+    }
+
+    fn concat(&mut self, parts: &[&str], axis: i64) -> String {
+        self.op("Concat", parts, vec![attr_i("axis", axis)])
     }
 
     fn op(&mut self, op: &str, inputs: &[&str], attribute: Vec<AttributeProto>) -> String {
@@ -267,18 +335,78 @@ impl Builder {
 }
 
 fn float_input(name: &str, batch: bool, dims: &[i64]) -> ValueInfoProto {
-    let mut dim = Vec::new();
+    let mut all = Vec::new();
     if batch {
-        dim.push(Dimension { dim_value: None, dim_param: Some(BATCH.into()) });
+        all.push(None);
     }
-    dim.extend(dims.iter().map(|&d| Dimension { dim_value: Some(d), dim_param: None }));
+    all.extend(dims.iter().map(|&d| Some(d)));
+    value_info(name, DATA_TYPE_FLOAT, &all)
+}
+
+/// A tensor's name, element type and shape, `None` marking the symbolic [`BATCH`] axis.
+fn value_info(name: &str, elem_type: i32, dims: &[Option<i64>]) -> ValueInfoProto {
+    let dim = dims
+        .iter()
+        .map(|d| match d {
+            Some(d) => Dimension { dim_value: Some(*d), dim_param: None },
+            None => Dimension { dim_value: None, dim_param: Some(BATCH.into()) },
+        })
+        .collect();
     ValueInfoProto {
         name: name.into(),
         r#type: Some(TypeProto {
-            tensor_type: Some(TypeProtoTensor { elem_type: DATA_TYPE_FLOAT, shape: Some(TensorShapeProto { dim }) }),
+            tensor_type: Some(TypeProtoTensor { elem_type, shape: Some(TensorShapeProto { dim }) }),
         }),
         doc_string: String::new(),
     }
+}
+
+/// One branch of the network (the actor, or a `separate` critic): its parameter prefixes and
+/// the prefix of its state names.
+struct Branch {
+    cnn: &'static str,
+    mlp: &'static str,
+    rnn: &'static str,
+    layer_norm: &'static str,
+    states: &'static str,
+}
+
+impl Branch {
+    fn actor(separate: bool) -> Self {
+        let (rnn, layer_norm) = if separate {
+            ("a2c_network.a_rnn.rnn", "a2c_network.a_layer_norm")
+        } else {
+            ("a2c_network.rnn.rnn", "a2c_network.layer_norm")
+        };
+        Branch { cnn: "a2c_network.actor_cnn", mlp: "a2c_network.actor_mlp", rnn, layer_norm, states: "" }
+    }
+
+    fn critic() -> Self {
+        Branch {
+            cnn: "a2c_network.critic_cnn",
+            mlp: "a2c_network.critic_mlp",
+            rnn: "a2c_network.c_rnn.rnn",
+            layer_norm: "a2c_network.c_layer_norm",
+            states: names::CRITIC_PREFIX,
+        }
+    }
+}
+
+/// The recurrent state names of one branch: (input, output) per state tensor, h then c.
+pub fn state_names(kind: RnnKind, prefix: &str) -> Vec<(String, String)> {
+    let pairs = [(names::H_IN, names::H_OUT), (names::C_IN, names::C_OUT)];
+    pairs[..kind.states()].iter().map(|(i, o)| (format!("{prefix}{i}"), format!("{prefix}{o}"))).collect()
+}
+
+/// Reorders the gate blocks of a `torch.nn.LSTM`/`GRU` parameter (rows `gates × units`) into
+/// ONNX's order: torch's LSTM i, f, g, o → ONNX i, o, f, c; torch's GRU r, z, n → ONNX z, r, h.
+fn onnx_gate_order(kind: RnnKind, p: &DenseF32) -> Vec<f32> {
+    let order: &[usize] = match kind {
+        RnnKind::Lstm => &[0, 3, 1, 2],
+        RnnKind::Gru => &[1, 0, 2],
+    };
+    let block = p.data.len() / order.len();
+    order.iter().flat_map(|&g| p.data[g * block..(g + 1) * block].iter().copied()).collect()
 }
 
 impl PolicyGraph {
@@ -304,6 +432,151 @@ impl PolicyGraph {
             h = b.activate(self.network.mlp.activation, z);
         }
         Ok(h)
+    }
+
+    /// [`crate::conv::ConvTower::forward`] (Transpose for `permute_input`, Conv + activation per
+    /// layer, Flatten), or the flat observations without a tower.
+    fn tower(&self, b: &mut Builder, prefix: &str, x: &str) -> Result<String, PluginError> {
+        let Some(cnn) = &self.network.cnn else {
+            return Ok(if self.obs_shape.len() != 1 {
+                b.op("Flatten", &[x], vec![attr_i("axis", 1)])
+            } else {
+                x.into()
+            });
+        };
+        let mut h = x.to_string();
+        if cnn.permute_input && self.obs_shape.len() == 3 {
+            h = b.op("Transpose", &[&h], vec![attr_ints("perm", vec![0, 3, 1, 2])]);
+        }
+        let dims = match cnn.kind {
+            ConvKind::Conv2d => 2,
+            ConvKind::Conv1d => 1,
+        };
+        for (i, c) in cnn.convs.iter().enumerate() {
+            let name = format!("{prefix}.{}", 2 * i);
+            let w = self.param(&format!("{name}.weight"))?;
+            let bias = self.param(&format!("{name}.bias"))?;
+            let w = b.constant(&format!("{name}.weight"), &w.dims, &w.data);
+            let bias = b.constant(&format!("{name}.bias"), &bias.dims, &bias.data);
+            let attrs = vec![
+                attr_ints("kernel_shape", vec![c.kernel_size; dims]),
+                attr_ints("strides", vec![c.strides; dims]),
+                attr_ints("pads", vec![c.padding; 2 * dims]),
+                attr_ints("dilations", vec![1; dims]),
+            ];
+            let z = b.op("Conv", &[&h, &w, &bias], attrs);
+            h = b.activate(cnn.activation, z);
+        }
+        Ok(b.op("Flatten", &[&h], vec![attr_i("axis", 1)]))
+    }
+
+    /// One step of the stacked cells ([`crate::recurrent::Recurrent`], `seq_length` 1): an ONNX
+    /// `LSTM`/`GRU` node per layer on `x` [batch, F], each from its layer of the state inputs;
+    /// the states after the step are written to the branch's outputs. Returns [batch, units].
+    fn recurrent(&self, b: &mut Builder, spec: &RnnSpec, branch: &Branch, x: &str) -> Result<String, PluginError> {
+        let states = state_names(spec.kind, branch.states);
+        let units = spec.units;
+        let mut input = b.unsqueeze0(x); // [seq 1, batch, F]
+        let mut next: Vec<Vec<String>> = vec![Vec::new(); states.len()];
+        for k in 0..spec.layers {
+            let p = |what: &str| self.param(&format!("{}.{what}_l{k}", branch.rnn));
+            let (w_ih, w_hh, b_ih, b_hh) = (p("weight_ih")?, p("weight_hh")?, p("bias_ih")?, p("bias_hh")?);
+            let rows = w_ih.dims[0];
+            let w = b.constant(
+                &format!("{}.W_l{k}", branch.rnn),
+                &[1, rows, w_ih.dims[1]],
+                &onnx_gate_order(spec.kind, w_ih),
+            );
+            let r = b.constant(&format!("{}.R_l{k}", branch.rnn), &[1, rows, units], &onnx_gate_order(spec.kind, w_hh));
+            let mut bias = onnx_gate_order(spec.kind, b_ih);
+            bias.extend(onnx_gate_order(spec.kind, b_hh));
+            let bias = b.constant(&format!("{}.B_l{k}", branch.rnn), &[1, 2 * rows], &bias);
+            let (starts, ends, axes) = (b.ints("starts", &[k]), b.ints("ends", &[k + 1]), b.ints("axes", &[0]));
+            let initial: Vec<String> =
+                states.iter().map(|(name, _)| b.op("Slice", &[name, &starts, &ends, &axes], vec![])).collect();
+            let outs: Vec<String> = states.iter().map(|_| b.fresh("rnn_state")).collect();
+            let mut inputs: Vec<&str> = vec![&input, &w, &r, &bias, ""];
+            inputs.extend(initial.iter().map(String::as_str));
+            let mut outputs: Vec<&str> = vec![""];
+            outputs.extend(outs.iter().map(String::as_str));
+            let mut attrs = vec![attr_i("hidden_size", units)];
+            let op = match spec.kind {
+                RnnKind::Lstm => "LSTM",
+                RnnKind::Gru => {
+                    // torch applies the reset gate after the recurrent product (`r ⊙ (W_hn h + b_hn)`).
+                    attrs.push(attr_i("linear_before_reset", 1));
+                    "GRU"
+                }
+            };
+            b.op_outputs(op, &inputs, attrs, &outputs);
+            input = outs[0].clone(); // Y_h [1, batch, units]: the next layer's one-step input.
+            for (i, o) in outs.into_iter().enumerate() {
+                next[i].push(o);
+            }
+        }
+        for ((_, out), layers) in states.iter().zip(&next) {
+            let parts: Vec<&str> = layers.iter().map(String::as_str).collect();
+            b.op_to("Concat", &parts, vec![attr_i("axis", 0)], out);
+        }
+        Ok(b.squeeze0(&input))
+    }
+
+    /// `torch.nn.LayerNorm(units)` (ε = 1e-5) as ONNX `LayerNormalization` on the last axis.
+    fn layer_norm(&self, b: &mut Builder, prefix: &str, x: &str) -> Result<String, PluginError> {
+        let w = self.param(&format!("{prefix}.weight"))?;
+        let bias = self.param(&format!("{prefix}.bias"))?;
+        let w = b.constant(&format!("{prefix}.weight"), &w.dims, &w.data);
+        let bias = b.constant(&format!("{prefix}.bias"), &bias.dims, &bias.data);
+        Ok(b.op("LayerNormalization", &[x, &w, &bias], vec![attr_i("axis", -1), attr_f("epsilon", 1e-5)]))
+    }
+
+    /// One branch's features ([`crate::network::ActorCritic`]'s tower and `trunk`): the MLP, or
+    /// the MLP and the RNN in the configured order with the layer norm and concatenations.
+    fn features(&self, b: &mut Builder, branch: &Branch, obs: &str) -> Result<String, PluginError> {
+        let x = self.tower(b, branch.cnn, obs)?;
+        let Some(spec) = &self.network.rnn else { return self.mlp(b, branch.mlp, &x) };
+        let input = if spec.before_mlp {
+            x.clone()
+        } else {
+            let h = self.mlp(b, branch.mlp, &x)?;
+            if spec.concat_input {
+                b.concat(&[&h, &x], 1)
+            } else {
+                h
+            }
+        };
+        let mut out = self.recurrent(b, spec, branch, &input)?;
+        if spec.layer_norm {
+            out = self.layer_norm(b, branch.layer_norm, &out)?;
+        }
+        if spec.concat_output {
+            out = b.concat(&[&out, &x], 1);
+        }
+        if spec.before_mlp {
+            out = self.mlp(b, branch.mlp, &out)?;
+        }
+        Ok(out)
+    }
+
+    /// The recurrent state (input, output) names in graph order: the actor's (`h_in`, `c_in`),
+    /// then a `separate` critic's (`critic_h_in`, …) when the graph computes `value`.
+    pub fn state_names(&self) -> Vec<(String, String)> {
+        let Some(spec) = &self.network.rnn else { return Vec::new() };
+        let mut names = state_names(spec.kind, "");
+        if self.outputs.value && self.network.separate {
+            names.extend(state_names(spec.kind, names::CRITIC_PREFIX));
+        }
+        names
+    }
+
+    /// The state inputs or outputs of the graph, [layers, batch, units] each.
+    fn state_infos(&self, outputs: bool) -> Vec<ValueInfoProto> {
+        let Some(spec) = &self.network.rnn else { return Vec::new() };
+        let dims = [Some(spec.layers), None, Some(spec.units)];
+        self.state_names()
+            .into_iter()
+            .map(|(i, o)| value_info(if outputs { &o } else { &i }, DATA_TYPE_FLOAT, &dims))
+            .collect()
     }
 
     /// [`crate::network::ActorCritic`]'s σ parametrisation (docs/rl_games.md §5.4).
@@ -340,7 +613,12 @@ impl PolicyGraph {
     pub fn build(&self, producer_version: &str, metadata: &[(String, String)]) -> Result<ModelProto, PluginError> {
         let mut b = Builder::default();
         let mut x = names::OBS.to_string();
-        if let Some(c) = self.clip_observations {
+        if self.obs_uint8 {
+            // The player's `_preproc_obs`: `obs.float() / 255`; the host's clamp skips byte groups.
+            let cast = b.op("Cast", &[&x], vec![attr_i("to", DATA_TYPE_FLOAT as i64)]);
+            let scale = b.scalar("uint8_scale", 255.0);
+            x = b.op("Div", &[&cast, &scale], vec![]);
+        } else if let Some(c) = self.clip_observations {
             x = b.clip(&x, -c, c);
         }
         if let Some((mean, var)) = &self.obs_norm {
@@ -353,10 +631,7 @@ impl PolicyGraph {
             let scaled = b.op("Div", &[&centred, &std], vec![]);
             x = b.clip(&scaled, -CLIP as f32, CLIP as f32);
         }
-        if self.obs_shape.len() != 1 {
-            x = b.op("Flatten", &[&x], vec![attr_i("axis", 1)]);
-        }
-        let features = self.mlp(&mut b, "a2c_network.actor_mlp", &x)?;
+        let features = self.features(&mut b, &Branch::actor(self.network.separate), &x)?;
         let head = &self.network.head;
         let mu_linear = self.linear(&mut b, "a2c_network.mu", &features)?;
         let mu = b.activate(head.mu_activation, mu_linear);
@@ -395,7 +670,7 @@ impl PolicyGraph {
         }
         if self.outputs.value {
             let critic =
-                if self.network.separate { self.mlp(&mut b, "a2c_network.critic_mlp", &x)? } else { features.clone() };
+                if self.network.separate { self.features(&mut b, &Branch::critic(), &x)? } else { features.clone() };
             let v = self.linear(&mut b, "a2c_network.value", &critic)?;
             let mut v = b.activate(self.network.value_activation, v);
             if let Some((mean, var)) = &self.value_norm {
@@ -412,18 +687,23 @@ impl PolicyGraph {
         }
 
         let (action_dims, value_dims) = ([self.action_dim], [1]);
-        let output = self
+        let mut output: Vec<ValueInfoProto> = self
             .outputs
             .names()
             .into_iter()
             .map(|name| float_input(name, true, if name == names::VALUE { &value_dims } else { &action_dims }))
             .collect();
+        output.extend(self.state_infos(true));
+        let obs_type = if self.obs_uint8 { DATA_TYPE_UINT8 } else { DATA_TYPE_FLOAT };
+        let obs_dims: Vec<Option<i64>> = std::iter::once(None).chain(self.obs_shape.iter().map(|&d| Some(d))).collect();
+        let mut input = vec![value_info(names::OBS, obs_type, &obs_dims)];
+        input.extend(self.state_infos(false));
         let graph = GraphProto {
             node: b.nodes,
             name: "rlhost_policy".into(),
             initializer: b.initializers,
             doc_string: "rl_games actor_critic policy: observations to deterministic environment actions".into(),
-            input: vec![float_input(names::OBS, true, &self.obs_shape)],
+            input,
             output,
         };
         Ok(ModelProto {
@@ -536,11 +816,24 @@ mod tests {
     }
 
     #[test]
-    fn check_exportable_names_the_layer() {
-        let e = check_exportable(&serde_json::json!({"name": "actor_critic", "rnn": {"name": "lstm"}})).unwrap_err();
+    fn check_exportable_names_the_network() {
+        let e = check_exportable(&serde_json::json!({"name": "resnet_actor"})).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Unsupported);
-        assert_eq!(e.message.as_str(), "export: network.rnn (an RNN) is not supported by the ONNX exporter yet");
-        assert!(check_exportable(&serde_json::json!({"name": "actor_critic"})).is_ok());
+        assert_eq!(
+            e.message.as_str(),
+            "export: network 'resnet_actor' is not supported by the ONNX exporter (only actor_critic)"
+        );
+        let recurrent = serde_json::json!({"name": "actor_critic", "rnn": {"name": "lstm"}, "cnn": {"type": "conv2d"}});
+        assert!(check_exportable(&recurrent).is_ok());
+    }
+
+    #[test]
+    fn gate_blocks_move_to_onnx_order() {
+        let p = DenseF32 { dims: vec![4], data: vec![0.0, 1.0, 2.0, 3.0] };
+        assert_eq!(onnx_gate_order(RnnKind::Lstm, &p), vec![0.0, 3.0, 1.0, 2.0]);
+        let p = DenseF32 { dims: vec![3, 2], data: vec![0.0, 0.5, 1.0, 1.5, 2.0, 2.5] };
+        assert_eq!(onnx_gate_order(RnnKind::Gru, &p), vec![1.0, 1.5, 0.0, 0.5, 2.0, 2.5]);
+        assert_eq!(state_names(RnnKind::Lstm, "critic_")[1], ("critic_c_in".into(), "critic_c_out".into()));
     }
 
     #[test]

@@ -30,6 +30,7 @@ fn round_trip_restores_everything() {
     assert_eq!(meta["epoch"], "3");
     assert_eq!(meta["frame"], "384");
     assert_eq!(meta["observation_shape"], "[2]");
+    assert_eq!(meta["observation_dtype"], "float32");
     assert_eq!(meta["action_dim"], "1");
     assert_eq!(meta["action_low"], "[-2.0]");
     assert_eq!(meta["clip_actions"], "true");

@@ -103,6 +103,7 @@ pub(crate) fn export(loaded: &Loaded, path: &Path, options_json: &str) -> Plugin
     let graph = PolicyGraph {
         network,
         obs_shape: loaded.obs_shape.clone(),
+        obs_uint8: loaded.obs_uint8,
         action_dim: loaded.action_dim,
         params,
         obs_norm,
@@ -119,10 +120,20 @@ pub(crate) fn export(loaded: &Loaded, path: &Path, options_json: &str) -> Plugin
     let mut put = |k: &str, v: String| {
         metadata.insert(k.to_string(), v);
     };
+    let (obs_dtype, obs_clip) = if loaded.obs_uint8 { ("uint8", None) } else { ("float32", clip_observations) };
     put(
         "observation_space",
-        json!({"name": "obs", "dtype": "float32", "shape": loaded.obs_shape, "clip": clip_observations}).to_string(),
+        json!({"name": "obs", "dtype": obs_dtype, "shape": loaded.obs_shape, "clip": obs_clip}).to_string(),
     );
+    if let Some(rnn) = &graph.network.rnn {
+        // The graph is one step: the caller carries the states and zeroes an env's on `done`.
+        let states: Vec<Value> = graph
+            .state_names()
+            .into_iter()
+            .map(|(i, o)| json!({"input": i, "output": o, "shape": [rnn.layers, "batch", rnn.units]}))
+            .collect();
+        put("recurrent_states", Value::from(states).to_string());
+    }
     put(
         "action_space",
         json!({"type": "box", "dtype": "float32", "shape": [loaded.action_dim], "low": low, "high": high,

@@ -24,6 +24,8 @@ pub(crate) struct Loaded {
     pub(crate) actions: ActionMap,
     /// The shape of one observation, as trained.
     pub(crate) obs_shape: Vec<i64>,
+    /// The observations were uint8 images (the checkpoint's `observation_dtype`).
+    pub(crate) obs_uint8: bool,
     /// Action dimensions A.
     pub(crate) action_dim: i64,
     device: Device,
@@ -71,6 +73,7 @@ impl PpoPlayer {
         self.observer.message(format!("=> loading checkpoint '{}'", path.display()).as_str().into());
         let ckpt = LoadedCheckpoint::read(path)?;
         let obs_shape = ckpt.observation_shape()?;
+        let obs_uint8 = ckpt.observation_uint8()?;
         let action_dim = ckpt.action_dim()?;
         if let Some(env) = &self.env {
             ckpt.check_env(&env.policy_observation().shape, env.info().action_dim())?;
@@ -112,6 +115,7 @@ impl PpoPlayer {
             model,
             actions,
             obs_shape,
+            obs_uint8,
             action_dim: action_dim as i64,
             device: self.device,
             bounds: (low, high),

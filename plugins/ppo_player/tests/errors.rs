@@ -154,6 +154,12 @@ fn tensors_not_matching_the_network() {
     assert!(msg.contains("missing tensor 'running_mean_std.running_mean'"), "{msg}");
 
     let mut w = good(3, 1);
+    w.meta("observation_dtype", "float16");
+    w.write(&path);
+    let msg = restore_err(&mut player(None), &path, ErrorKind::Checkpoint);
+    assert!(msg.contains("metadata observation_dtype 'float16' is not float32 or uint8"), "{msg}");
+
+    let mut w = good(3, 1);
     w.meta("network", network(&[4], "leaky_relu", true, json!({})).to_string());
     w.write(&path);
     let msg = restore_err(&mut player(None), &path, ErrorKind::Checkpoint);

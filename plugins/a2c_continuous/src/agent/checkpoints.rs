@@ -83,6 +83,7 @@ impl PpoAgent {
             put(CENTRAL_VALUE_LR, format!("{}", c.adam.lr));
         }
         put(keys::OBSERVATION_SHAPE, serde_json::to_string(&self.obs_shape).unwrap_or_default());
+        put(keys::OBSERVATION_DTYPE, if self.obs_uint8 { "uint8" } else { "float32" }.into());
         put(keys::ACTION_DIM, self.action_low.len().to_string());
         put(keys::ACTION_LOW, json_f32(&self.action_low));
         put(keys::ACTION_HIGH, json_f32(&self.action_high));

@@ -60,6 +60,8 @@ pub struct PpoAgent {
     nn_dir: PathBuf,
     device: Device,
     obs_shape: Vec<i64>,
+    /// The observations are uint8 images (recorded in checkpoints for the exporter).
+    obs_uint8: bool,
     action_low: Vec<f32>,
     action_high: Vec<f32>,
     model: Model,
@@ -202,6 +204,7 @@ impl PpoAgent {
             observer,
             device,
             obs_shape,
+            obs_uint8: image,
             model,
             critic,
             trainer,
