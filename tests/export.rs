@@ -1,14 +1,14 @@
-//! `rlhost export`: the ONNX file acts as the player does, in ONNX Runtime and in tract.
+//! `rlhost export`: the ONNX file acts as the player does, in ONNX Runtime.
 //!
 //! For every shipped config, a separate-network and a learnable-sigma variant: a short training
 //! run, `rlhost export` through the binary, then 10,000 random and 10,000 recorded observations
 //! (a rollout of the player itself in the config's environment) through the player's own `act`
-//! (loaded in-process from the same plugin library), ONNX Runtime (the venv's `onnxruntime`) and
-//! tract, at batch 1 and 4096.
+//! (loaded in-process from the same plugin library) and ONNX Runtime (the venv's `onnxruntime`),
+//! at batch 1 and 4096.
 //!
 //! Recurrent (LSTM, GRU) and convolutional (`CartPoleCamera` uint8 images) policies: a recorded
 //! rollout of the player's own `act` (which carries its states between calls) against the graph
-//! run step by step in both runtimes, each step's `*_out` states fed to the next `*_in`.
+//! run step by step in ONNX Runtime, each step's `*_out` states fed to the next `*_in`.
 mod common;
 
 use common::*;
@@ -125,100 +125,6 @@ fn max_abs_diff(a: &Tensor, b: &Tensor) -> f32 {
     f32::try_from((a - b).abs().max()).unwrap()
 }
 
-/// tract, kept apart from tch's `Tensor`.
-mod tract_rt {
-    use std::path::Path;
-    use tract_onnx::prelude::*;
-
-    /// One step's observations: float32 or uint8 elements, with their shape.
-    pub enum Obs<'a> {
-        F32(&'a [f32]),
-        U8(&'a [u8]),
-    }
-
-    /// Runs `steps` steps of `obs` (row-major [steps, batch, …], `shape` = [batch, …] per step)
-    /// from zero states of `state_shapes`: the graph's outputs after the first `outputs`
-    /// (`actions`, `mu`, …) are fed back as its inputs after `obs`. Returns the first `outputs`
-    /// outputs of every step: (elements, columns).
-    pub fn run_steps(
-        path: &Path,
-        obs: Obs<'_>,
-        shape: &[usize],
-        steps: usize,
-        outputs: usize,
-        state_shapes: &[[usize; 3]],
-    ) -> Vec<Vec<(Vec<f32>, usize)>> {
-        let model = tract_onnx::onnx().model_for_path(path).unwrap();
-        let plan = model.into_optimized().unwrap().into_runnable().unwrap();
-        let states = state_shapes.len();
-        let step_len: usize = shape.iter().product();
-        let mut carried: Vec<Tensor> = state_shapes.iter().map(|s| Tensor::zero::<f32>(s).unwrap()).collect();
-        let mut out = Vec::with_capacity(steps);
-        for t in 0..steps {
-            let x = match &obs {
-                Obs::F32(v) => Tensor::from_shape(shape, &v[t * step_len..(t + 1) * step_len]).unwrap(),
-                Obs::U8(v) => Tensor::from_shape(shape, &v[t * step_len..(t + 1) * step_len]).unwrap(),
-            };
-            let mut inputs: TVec<TValue> = tvec!(x.into());
-            inputs.extend(carried.drain(..).map(TValue::from));
-            let result = plan.run(inputs).unwrap();
-            assert_eq!(result.len(), outputs + states);
-            carried = result[outputs..].iter().map(|v| v.clone().into_tensor()).collect();
-            out.push(
-                result[..outputs]
-                    .iter()
-                    .map(|v| {
-                        let view = v.to_plain_array_view::<f32>().unwrap();
-                        (view.iter().copied().collect(), view.shape()[1])
-                    })
-                    .collect(),
-            );
-        }
-        out
-    }
-
-    /// A runnable model.
-    pub struct Model(std::sync::Arc<TypedRunnableModel>);
-
-    impl Model {
-        pub fn load(path: &Path) -> Self {
-            Model(tract_onnx::onnx().model_for_path(path).unwrap().into_optimized().unwrap().into_runnable().unwrap())
-        }
-
-        /// Every output for `n` rows of width `d`: (elements, columns).
-        pub fn run(&self, data: &[f32], n: usize, d: usize) -> Vec<(Vec<f32>, usize)> {
-            let input = Tensor::from_shape(&[n, d], data).unwrap();
-            let out = self.0.run(tvec!(input.into())).unwrap();
-            out.iter()
-                .map(|t| {
-                    let view = t.to_plain_array_view::<f32>().unwrap();
-                    assert_eq!(view.shape()[0], n);
-                    (view.iter().copied().collect(), view.shape()[1])
-                })
-                .collect()
-        }
-    }
-}
-
-/// Runs the model in tract: every output at batch 4096 (chunks), and `actions` at batch 1.
-fn tract_run(model: &Path, obs: &Tensor, outputs: usize) -> (Vec<Tensor>, Tensor) {
-    let plan = tract_rt::Model::load(model);
-    let d = obs.size()[1] as usize;
-    let run = |rows: &Tensor| -> Vec<Tensor> {
-        let data = Vec::<f32>::try_from(rows.contiguous().view([-1])).unwrap();
-        plan.run(&data, rows.size()[0] as usize, d)
-            .into_iter()
-            .map(|(v, cols)| Tensor::from_slice(&v).view([-1, cols as i64]))
-            .collect()
-    };
-    let chunks: Vec<Vec<Tensor>> = obs.split(4096, 0).iter().map(run).collect();
-    assert_eq!(chunks[0][0].size()[0], 4096);
-    let batched =
-        (0..outputs).map(|k| Tensor::cat(&chunks.iter().map(|c| c[k].shallow_clone()).collect::<Vec<_>>(), 0));
-    let single: Vec<Tensor> = obs.split(1, 0).iter().map(|row| run(row).remove(0)).collect();
-    (batched.collect(), Tensor::cat(&single, 0))
-}
-
 /// μ, σ and the value computed from the checkpoint's tensors by the rules of `model/CHECKPOINT.md`
 /// ("Inference"), independently of the plugin (ELU MLP, identity heads, `exp` σ, as configured).
 fn reference(ckpt: &Path, obs: &Tensor, network: &Value) -> (Tensor, Tensor, Tensor) {
@@ -295,25 +201,17 @@ fn agreement(config: &str, overrides: &[&str]) {
     let ort_b4096 = ort("b4096_actions", action_dim);
     let ort_b1 = ort("b1_actions", action_dim);
 
-    // tract.
-    let (tract_b4096, tract_b1) = tract_run(&model, &obs, 4);
-
     let n = RANDOM_ROWS;
-    let figures: Vec<(&str, f32, f32)> = [
-        ("ort batch 4096", &ort_b4096),
-        ("ort batch 1", &ort_b1),
-        ("tract batch 4096", &tract_b4096[0]),
-        ("tract batch 1", &tract_b1),
-    ]
-    .into_iter()
-    .map(|(what, got)| {
-        (
-            what,
-            max_abs_diff(&got.narrow(0, 0, n), &expected.narrow(0, 0, n)),
-            max_abs_diff(&got.narrow(0, n, n), &expected.narrow(0, n, n)),
-        )
-    })
-    .collect();
+    let figures: Vec<(&str, f32, f32)> = [("ort batch 4096", &ort_b4096), ("ort batch 1", &ort_b1)]
+        .into_iter()
+        .map(|(what, got)| {
+            (
+                what,
+                max_abs_diff(&got.narrow(0, 0, n), &expected.narrow(0, 0, n)),
+                max_abs_diff(&got.narrow(0, n, n), &expected.narrow(0, n, n)),
+            )
+        })
+        .collect();
     for (what, random_diff, recorded_diff) in &figures {
         eprintln!(
             "{config} {overrides:?}: {what}: max |onnx - act| random {random_diff:.3e}, recorded {recorded_diff:.3e}"
@@ -325,14 +223,11 @@ fn agreement(config: &str, overrides: &[&str]) {
     let info: Value = serde_json::from_str(&std::fs::read_to_string(d.join("info.json")).unwrap()).unwrap();
     let network: Value = serde_json::from_str(info["metadata"]["network"].as_str().unwrap()).unwrap();
     let (mu, sigma, value) = reference(&ckpt, &obs, &network);
-    for (name, cols, want, tract_k) in
-        [("mu", action_dim, &mu, 1), ("sigma", action_dim, &sigma, 2), ("value", 1, &value, 3)]
-    {
+    for (name, cols, want) in [("mu", action_dim, &mu), ("sigma", action_dim, &sigma), ("value", 1, &value)] {
         let scale = f32::try_from(want.abs().max()).unwrap().max(1.0);
-        let got_ort = ort(&format!("b4096_{name}"), cols);
-        let (e_ort, e_tract) = (max_abs_diff(&got_ort, want), max_abs_diff(&tract_b4096[tract_k], want));
-        eprintln!("{config} {overrides:?}: {name}: max |onnx - reference| ort {e_ort:.3e}, tract {e_tract:.3e} (scale {scale:.1})");
-        assert!(e_ort <= TOLERANCE * scale && e_tract <= TOLERANCE * scale, "{name}: {e_ort} / {e_tract}");
+        let e_ort = max_abs_diff(&ort(&format!("b4096_{name}"), cols), want);
+        eprintln!("{config} {overrides:?}: {name}: max |onnx - reference| {e_ort:.3e} (scale {scale:.1})");
+        assert!(e_ort <= TOLERANCE * scale, "{name}: {e_ort}");
     }
     let space: Value = serde_json::from_str(info["metadata"]["action_space"].as_str().unwrap()).unwrap();
     let low = Tensor::from_slice(&serde_json::from_value::<Vec<f32>>(space["low"].clone()).unwrap());
@@ -397,7 +292,7 @@ const SEQ_ENVS: u32 = 16;
 const SEQ_STEPS: usize = 64;
 
 /// A recurrent or image policy: a rollout of the player's own `act` (carrying its states) in the
-/// config's environment, against the exported graph run step by step in ONNX Runtime and tract.
+/// config's environment, against the exported graph run step by step in ONNX Runtime.
 fn sequence_agreement(config: &str, overrides: &[&str], experiment: &str, states: &[(&str, [i64; 2])]) {
     let dir = plugins();
     let d = dir.path();
@@ -433,14 +328,8 @@ fn sequence_agreement(config: &str, overrides: &[&str], experiment: &str, states
     let uint8 = obs.kind() == Kind::Uint8;
 
     let obs_bin = d.join("obs.bin");
-    let flat = obs.contiguous().view([-1]);
-    let (f32_data, u8_data) = if uint8 {
-        (Vec::new(), Vec::<u8>::try_from(&flat).unwrap())
-    } else {
-        (Vec::<f32>::try_from(&flat).unwrap(), Vec::new())
-    };
     if uint8 {
-        std::fs::write(&obs_bin, &u8_data).unwrap();
+        std::fs::write(&obs_bin, Vec::<u8>::try_from(obs.contiguous().view([-1])).unwrap()).unwrap();
     } else {
         write_f32(&obs_bin, &obs);
     }
@@ -452,34 +341,21 @@ fn sequence_agreement(config: &str, overrides: &[&str], experiment: &str, states
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let ort_actions = read_f32(&d.join("seq_actions.bin"), action_dim);
 
-    let batch = std::iter::once(SEQ_ENVS as usize).chain(obs_shape.iter().map(|&s| s as usize)).collect::<Vec<_>>();
-    let tract_obs = if uint8 { tract_rt::Obs::U8(&u8_data) } else { tract_rt::Obs::F32(&f32_data) };
-    let state_shapes: Vec<[usize; 3]> =
-        states.iter().map(|(_, [layers, units])| [*layers as usize, SEQ_ENVS as usize, *units as usize]).collect();
-    let tract_steps = tract_rt::run_steps(&model, tract_obs, &batch, SEQ_STEPS, 4, &state_shapes);
-    let tract_actions = Tensor::cat(
-        &tract_steps.iter().map(|s| Tensor::from_slice(&s[0].0).view([-1, action_dim])).collect::<Vec<_>>(),
-        0,
-    );
-
-    for (what, got) in [("ort", &ort_actions), ("tract", &tract_actions)] {
-        let diff = max_abs_diff(got, &expected);
-        eprintln!("{config} {overrides:?}: {what}: {SEQ_STEPS} steps x {SEQ_ENVS} envs: max |onnx - act| {diff:.3e}");
-        assert!(diff <= TOLERANCE, "{what}: {diff}");
-    }
-    // μ, σ and the value (with a separate critic's own states) agree between the two runtimes.
-    for (k, (name, cols)) in [("mu", action_dim), ("sigma", action_dim), ("value", 1)].into_iter().enumerate() {
-        let ort_out = read_f32(&d.join(format!("seq_{name}.bin")), cols);
-        let tract_out = Tensor::cat(
-            &tract_steps.iter().map(|s| Tensor::from_slice(&s[k + 1].0).view([-1, cols])).collect::<Vec<_>>(),
-            0,
-        );
-        let scale = f32::try_from(ort_out.abs().max()).unwrap().max(1.0);
-        let diff = max_abs_diff(&ort_out, &tract_out);
-        eprintln!("{config} {overrides:?}: {name}: max |ort - tract| {diff:.3e} (scale {scale:.1})");
-        assert!(diff <= TOLERANCE * scale, "{name}: {diff}");
-    }
+    let diff = max_abs_diff(&ort_actions, &expected);
+    eprintln!("{config} {overrides:?}: {SEQ_STEPS} steps x {SEQ_ENVS} envs: max |onnx - act| {diff:.3e}");
+    assert!(diff <= TOLERANCE, "{diff}");
     let info: Value = serde_json::from_str(&std::fs::read_to_string(d.join("info.json")).unwrap()).unwrap();
+    // The extra outputs along the same steps: μ is the actions before clipping and rescaling,
+    // σ is positive, the value finite (max_abs_diff checks finiteness).
+    let space: Value = serde_json::from_str(info["metadata"]["action_space"].as_str().unwrap()).unwrap();
+    let bound = |key: &str| Tensor::from_slice(&serde_json::from_value::<Vec<f32>>(space[key].clone()).unwrap());
+    let (low, high) = (bound("low"), bound("high"));
+    let mu = read_f32(&d.join("seq_mu.bin"), action_dim);
+    let rescaled = mu.clamp(-1.0, 1.0) * (&high - &low) / 2.0 + (&high + &low) / 2.0;
+    assert!(max_abs_diff(&rescaled, &ort_actions) <= TOLERANCE, "mu");
+    assert!(bool::try_from(read_f32(&d.join("seq_sigma.bin"), action_dim).gt(0.0).all()).unwrap(), "sigma");
+    let value = read_f32(&d.join("seq_value.bin"), 1);
+    assert_eq!(max_abs_diff(&value, &value), 0.0, "value");
     let mut want_inputs = vec![serde_json::json!([
         "obs",
         std::iter::once(Value::from("batch")).chain(obs_shape.iter().map(|&s| Value::from(s))).collect::<Vec<_>>()
