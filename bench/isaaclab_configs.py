@@ -13,7 +13,7 @@ Each config file is copied unchanged into its own run folder and trained with
 - `env_name`: a built-in env with the observation groups the config reads (`CartPoleCamera`'s
   uint8 images for a `network.cnn`, `CartPoleContinuous` otherwise) and `env_config.states=true`
   when there is a `central_value_config` (the privileged `states` group its critic reads);
-- `--device cpu`, `--num-envs`, `--max-iterations`;
+- `--device cpu`, `--num-envs` (16; 4 on the camera env, which renders on the CPU), `--max-iterations`;
 - `horizon_length` when it is over 64 steps (kept a multiple of `seq_length`);
 - `minibatch_size` and `central_value_config.minibatch_size` only where they do not divide the
   smaller batch (then half the batch).
@@ -28,6 +28,7 @@ import hashlib
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -112,11 +113,12 @@ def round_down_to_multiple(value, step):
     return max(step, value // step * step)
 
 
-def plan(params, num_envs):
-    """The env and the KEY=VALUE overrides a short CPU run of this config needs."""
+def plan(params, args):
+    """The env, the number of envs and the KEY=VALUE overrides a short CPU run of this config needs."""
     config, network = params["config"], params["network"]
     overrides = []
     env = "CartPoleCamera" if "cnn" in network else "CartPoleContinuous"
+    num_envs = args.camera_envs if env == "CartPoleCamera" else args.num_envs
     overrides.append(f"params.config.env_name={env}")
     if "central_value_config" in config:
         overrides.append("params.config.env_config.states=true")
@@ -134,17 +136,23 @@ def plan(params, num_envs):
         minibatch = int(block["minibatch_size"])
         if minibatch > batch or batch % minibatch:
             overrides.append(f"params.config.{key}={batch // 2}")
-    return env, overrides
+    return env, num_envs, overrides
+
+
+def one_line(text, limit=300):
+    """`text` up to an escaped newline (a panic's debug text carries its backtrace so), shortened."""
+    text = text.split("\\n")[0]
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def first_error(stderr, stdout, code):
     for line in stderr.splitlines():
         if line.startswith("error:"):
-            return line
+            return one_line(line)
     if code == 0:
         return ""
     lines = [line for line in (stderr + stdout).splitlines() if line.strip()]
-    return lines[-1] if lines else f"exit status {code}"
+    return one_line(lines[-1]) if lines else f"exit status {code}"
 
 
 def warnings(stderr):
@@ -177,14 +185,15 @@ def newest_checkpoint(run_dir):
 
 def run_config(entry, args, index):
     params = yaml.safe_load(entry["data"])["params"]
-    env, overrides = plan(params, args.num_envs)
+    env, num_envs, overrides = plan(params, args)
     name = entry["path"].removesuffix(".yaml").replace("/", "_")
     run_dir = os.path.join(args.work_dir, f"{index:02d}_{entry['release']}_{name}")
-    os.makedirs(run_dir, exist_ok=True)
+    shutil.rmtree(run_dir, ignore_errors=True)  # a run folder of an earlier call would be refused
+    os.makedirs(run_dir)
     with open(os.path.join(run_dir, "config.yaml"), "wb") as f:
         f.write(entry["data"])
     common = ["--plugin-dir", args.plugin_dir, "--config", "config.yaml", "--device", "cpu"]
-    train = [args.rlhost, "train", *common, "--experiment", "run", "--num-envs", str(args.num_envs)]
+    train = [args.rlhost, "train", *common, "--experiment", "run", "--num-envs", str(num_envs)]
     train += ["--max-iterations", str(args.epochs), *overrides]
     code, stdout, stderr, train_s = run(train, run_dir, TRAIN_TIMEOUT_S)
     trained = code == 0 and f"epoch: {args.epochs}/{args.epochs} " in stdout
@@ -193,6 +202,7 @@ def run_config(entry, args, index):
         "config": entry["path"],
         "same_as": entry["same_as"],
         "env": env,
+        "num_envs": num_envs,
         "overrides": overrides,
         "trained": trained,
         "played": False,
@@ -214,11 +224,15 @@ def run_config(entry, args, index):
     return row
 
 
-def markdown(rows):
+def markdown(rows, epochs):
     yes = {True: "yes", False: "**no**"}
-    overrides = lambda row: ", ".join(o.removeprefix("params.config.") for o in row["overrides"])
+
+    def overrides(row):
+        keys = [f"num_actors={row['num_envs']}"] + [o.removeprefix("params.config.") for o in row["overrides"]]
+        return ", ".join(keys)
+
     lines = [
-        "| # | release | config (under isaaclab_tasks/) | env | overrides (besides `--device cpu --num-envs --max-iterations`) | trained | played | first error | warnings |",
+        f"| # | release | config (under isaaclab_tasks/) | env | overrides (and `--device cpu --max-iterations {epochs}`) | trained | played | first error | warnings |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for i, row in enumerate(rows, 1):
@@ -239,10 +253,11 @@ def main():
     parser.add_argument("--json", default=os.path.join(ROOT, "bench", "results", "isaaclab_configs.json"))
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--num-envs", type=int, default=16)
+    parser.add_argument("--camera-envs", type=int, default=4, help="envs for CartPoleCamera (it renders on the CPU)")
     parser.add_argument("--only", help="run only the configs whose path contains this")
     args = parser.parse_args()
-    if args.num_envs % 2:
-        sys.exit("error: --num-envs must be even (the minibatch override is half the batch)")
+    if args.num_envs % 2 or args.camera_envs % 2:
+        sys.exit("error: --num-envs and --camera-envs must be even (the minibatch override is half the batch)")
     if not os.path.exists(args.rlhost):
         sys.exit(f"error: {args.rlhost} is missing: build with `cargo build --release --workspace` (scripts/setup.sh)")
     entries = released_configs()
@@ -258,7 +273,7 @@ def main():
     elapsed = time.time() - started
     passed = sum(row["trained"] and row["played"] for row in rows)
     print()
-    print(markdown(rows))
+    print(markdown(rows, args.epochs))
     print(f"\n{passed} of {len(rows)} configs trained and played; {len(rows) - passed} failed ({elapsed:.0f} s)")
     if args.json and not args.only:
         with open(args.json, "w") as f:
