@@ -3,7 +3,9 @@
 //! them (no normalisation: `network.normalization` is refused), with `torch.nn.Conv*`'s
 //! construction draws.
 use crate::network::activate;
+use crate::section::config_error;
 use crate::spec::{Arithmetic, CnnSpec, ConvKind};
+use rlhost_sdk::PluginError;
 use tch::{Device, Kind, Tensor};
 
 /// One convolution: weight (out, in, k[, k]) and bias (out,).
@@ -31,6 +33,41 @@ pub fn tower_input_shape(spec: &CnnSpec, obs_shape: &[i64]) -> Vec<i64> {
     } else {
         obs_shape.to_vec()
     }
+}
+
+/// Checks that the tower of `spec` (at key path `cnn_path`) can read observations of
+/// `obs_shape`: the input has the rank its convolution type reads, and every convolution's
+/// kernel fits the spatial size left by the ones before. rl_games only finds out when torch
+/// first runs the tower (`_calc_input_size`); here it is one line naming the conv at fault.
+pub fn check_input_fits(spec: &CnnSpec, obs_shape: &[i64], cnn_path: &str) -> Result<(), PluginError> {
+    let input = tower_input_shape(spec, obs_shape);
+    let (rank, layout) = match spec.kind {
+        ConvKind::Conv2d => (3, "(C, H, W)"),
+        ConvKind::Conv1d => (2, "(C, L)"),
+    };
+    let permute = if spec.permute_input { "permute_input true" } else { "permute_input false" };
+    if input.len() != rank {
+        return Err(config_error(
+            cnn_path,
+            format!("the tower reads {layout} inputs, but the observation is {obs_shape:?} ({permute})"),
+        ));
+    }
+    let mut spatial = input[1..].to_vec();
+    for (i, c) in spec.convs.iter().enumerate() {
+        if spatial.iter().any(|&s| s + 2 * c.padding < c.kernel_size) {
+            return Err(config_error(
+                &format!("{cnn_path}.convs[{i}]"),
+                format!(
+                    "kernel_size {} does not fit its input of spatial size {spatial:?} with padding {}; the tower reads the observation {obs_shape:?} as {layout} = {input:?} ({permute})",
+                    c.kernel_size, c.padding
+                ),
+            ));
+        }
+        for s in &mut spatial {
+            *s = (*s + 2 * c.padding - c.kernel_size) / c.strides + 1;
+        }
+    }
+    Ok(())
 }
 
 impl ConvTower {
@@ -120,5 +157,43 @@ impl ConvTower {
             out.push((format!("{prefix}.{}.weight", 2 * i), c.weight.shallow_clone()));
             out.push((format!("{prefix}.{}.bias", 2 * i), c.bias.shallow_clone()));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::NetworkConfig;
+
+    /// Isaac Lab's camera cart-pole tower (8/4, 4/2, 3/1 kernels/strides) with `permute_input`.
+    fn camera_tower(permute_input: bool) -> CnnSpec {
+        let network = serde_json::json!({
+            "name": "actor_critic", "separate": false,
+            "space": {"continuous": {"mu_activation": "None", "sigma_activation": "None",
+                "mu_init": {"name": "default"}, "sigma_init": {"name": "const_initializer", "val": 0},
+                "fixed_sigma": true}},
+            "cnn": {"type": "conv2d", "activation": "relu", "initializer": {"name": "default"},
+                "permute_input": permute_input, "convs": [
+                {"filters": 32, "kernel_size": 8, "strides": 4, "padding": 0},
+                {"filters": 64, "kernel_size": 4, "strides": 2, "padding": 0},
+                {"filters": 64, "kernel_size": 3, "strides": 1, "padding": 0}]},
+            "mlp": {"units": [512], "activation": "elu", "initializer": {"name": "default"}}
+        });
+        NetworkConfig::from_json("params.network", &network).unwrap().cnn.unwrap()
+    }
+
+    #[test]
+    fn a_tower_that_does_not_fit_its_input_names_the_conv() {
+        assert!(check_input_fits(&camera_tower(true), &[100, 100, 3], "params.network.cnn").is_ok());
+        assert!(check_input_fits(&camera_tower(false), &[3, 96, 96], "params.network.cnn").is_ok());
+        // (H, W, C) read as (C, H, W): the first kernel meets a width of 3.
+        let e = check_input_fits(&camera_tower(false), &[100, 100, 3], "params.network.cnn").unwrap_err();
+        assert!(e.message.starts_with("params.network.cnn.convs[0]: kernel_size 8 does not fit"), "{}", e.message);
+        assert!(e.message.contains("permute_input false") && !e.message.contains('\n'), "{}", e.message);
+        // A 20x20 image leaves 4x4, then 1x1: the third kernel (3) does not fit.
+        let e = check_input_fits(&camera_tower(true), &[20, 20, 3], "params.network.cnn").unwrap_err();
+        assert!(e.message.starts_with("params.network.cnn.convs[2]:"), "{}", e.message);
+        let e = check_input_fits(&camera_tower(true), &[4], "params.network.cnn").unwrap_err();
+        assert!(e.message.starts_with("params.network.cnn: the tower reads (C, H, W) inputs"), "{}", e.message);
     }
 }

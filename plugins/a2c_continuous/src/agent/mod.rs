@@ -164,6 +164,9 @@ impl PpoAgent {
             ));
         }
         let obs_shape: Vec<i64> = obs.shape.to_vec();
+        if let Some(cnn) = &params.network.cnn {
+            rlhost_model::conv::check_input_fits(cnn, &obs_shape, "params.network.cnn")?;
+        }
         let model =
             Model::new(&params.network, &obs_shape, action_dim, cfg.normalize_input, cfg.normalize_value, device);
         // Built after the actor-critic, as rl_games does: its draws follow the model's.
