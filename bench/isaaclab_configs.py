@@ -13,6 +13,8 @@ Each config file is copied unchanged into its own run folder and trained with
 - `env_name`: a built-in env with the observation groups the config reads (`CartPoleCamera`'s
   uint8 images for a `network.cnn`, `CartPoleContinuous` otherwise) and `env_config.states=true`
   when there is a `central_value_config` (the privileged `states` group its critic reads);
+  `env_config.channels_first=true` for a cnn with `permute_input: False` (Isaac Lab 3.0's camera
+  task emits (C, H, W) images);
 - `--device cpu`, `--num-envs` (16; 4 on the camera env, which renders on the CPU), `--max-iterations`;
 - `horizon_length` when it is over 64 steps (kept a multiple of `seq_length`);
 - `minibatch_size` and `central_value_config.minibatch_size` only where they do not divide the
@@ -122,6 +124,9 @@ def plan(params, args):
     overrides.append(f"params.config.env_name={env}")
     if "central_value_config" in config:
         overrides.append("params.config.env_config.states=true")
+    if "cnn" in network and not network["cnn"].get("permute_input", True):
+        # Isaac Lab 3.0's camera task hands (C, H, W) images to configs that do not permute.
+        overrides.append("params.config.env_config.channels_first=true")
     seq_length = int(config.get("seq_length", 4))
     released_horizon = int(config["horizon_length"])
     horizon = released_horizon

@@ -24,6 +24,8 @@ pub struct ClassicEnv<D: Dynamics> {
     random_start: bool,
     /// Whether the privileged `states` group (the float64 state as float32) is emitted.
     emit_states: bool,
+    /// Images as (C, H, W) (`env_config.channels_first`).
+    channels_first: bool,
     /// (N,) int64: `mix(seed + i)`, the root of environment i's random stream.
     keys: Tensor,
     /// (N,) int64: how many episodes each environment has started.
@@ -47,6 +49,12 @@ impl<D: Dynamics> ClassicEnv<D> {
             return Err(PluginError::new(ErrorKind::Config, format!("{}: num_envs must be at least 1", spec.name)));
         }
         check_device_available(spec.name, device)?;
+        if config.channels_first && D::image_shape().is_none() {
+            return Err(PluginError::new(
+                ErrorKind::Config,
+                format!("{}: env_config.channels_first applies to image observations only", spec.name),
+            ));
+        }
         let n = num_envs as i64;
         let max_steps = config.max_episode_steps.unwrap_or(spec.max_episode_steps) as i64;
         let counters = Tensor::zeros([n], (Kind::Int64, device));
@@ -58,6 +66,7 @@ impl<D: Dynamics> ClassicEnv<D> {
             max_steps,
             random_start: config.init_at_random_ep_len,
             emit_states: config.states,
+            channels_first: config.channels_first,
             keys: rng::env_keys(seed, n, device),
             episodes: counters.copy(),
             elapsed: counters,
@@ -183,9 +192,9 @@ impl<D: Dynamics> NativeVecEnv for ClassicEnv<D> {
         let spec = &self.spec;
         let policy = match D::image_shape() {
             // Bytes need no per-element bounds: [0, 255] is the type's.
-            Some(shape) => TensorSpec {
+            Some([h, w, c]) => TensorSpec {
                 name: OBS.into(),
-                shape: shape.to_vec().into(),
+                shape: if self.channels_first { vec![c, h, w] } else { vec![h, w, c] }.into(),
                 dtype: rlhost_sdk::api::DlDataType::U8,
                 low: Vec::new().into(),
                 high: Vec::new().into(),
@@ -245,7 +254,8 @@ impl<D: Dynamics> NativeVecEnv for ClassicEnv<D> {
 impl<D: Dynamics> ClassicEnv<D> {
     /// The policy observations, and the physical state when `states` is on.
     fn write_observations(&self, out: &mut [Tensor]) {
-        out[0].copy_(&D::observe(&self.state));
+        let observed = D::observe(&self.state);
+        out[0].copy_(&if self.channels_first { observed.permute([0, 3, 1, 2]) } else { observed });
         if self.emit_states {
             out[1].copy_(&self.state);
         }

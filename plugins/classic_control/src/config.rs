@@ -5,7 +5,7 @@ use serde_json::Value;
 
 /// Keys `env_config` may hold. Others are ignored here: the host warns about keys no builder
 /// declares (Isaac Lab writes `num_envs` there), so typos do not pass silently.
-pub const KNOWN_KEYS: &[&str] = &["max_episode_steps", "init_at_random_ep_len", "states"];
+pub const KNOWN_KEYS: &[&str] = &["max_episode_steps", "init_at_random_ep_len", "states", "channels_first"];
 
 /// The declarations of [`KNOWN_KEYS`] for the host.
 pub fn config_keys() -> Vec<ConfigKey> {
@@ -13,6 +13,7 @@ pub fn config_keys() -> Vec<ConfigKey> {
         ConfigKey::new("config.env_config.max_episode_steps", ValueType::Int),
         ConfigKey::new("config.env_config.init_at_random_ep_len", ValueType::Bool),
         ConfigKey::new("config.env_config.states", ValueType::Bool),
+        ConfigKey::new("config.env_config.channels_first", ValueType::Bool),
     ]
 }
 
@@ -25,6 +26,9 @@ pub struct EnvConfig {
     pub init_at_random_ep_len: bool,
     /// Also emit the privileged `states` group: the full physical state (Isaac Lab's `critic`).
     pub states: bool,
+    /// Image envs: images as (C, H, W) instead of (H, W, C), as Isaac Lab 3.0's camera task
+    /// hands them to configs with `permute_input: False`.
+    pub channels_first: bool,
 }
 
 fn config_error(message: String) -> PluginError {
@@ -62,6 +66,11 @@ impl EnvConfig {
                         .as_bool()
                         .ok_or_else(|| config_error(format!("env_config.states must be a boolean, got {value}")))?;
                 }
+                "channels_first" => {
+                    config.channels_first = value.as_bool().ok_or_else(|| {
+                        config_error(format!("env_config.channels_first must be a boolean, got {value}"))
+                    })?;
+                }
                 _ => {}
             }
         }
@@ -78,7 +87,10 @@ mod tests {
         assert_eq!(EnvConfig::from_json("{}").unwrap(), EnvConfig::default());
         let c =
             EnvConfig::from_json(r#"{"max_episode_steps": 7, "init_at_random_ep_len": true, "states": true}"#).unwrap();
-        assert_eq!(c, EnvConfig { max_episode_steps: Some(7), init_at_random_ep_len: true, states: true });
+        assert_eq!(
+            c,
+            EnvConfig { max_episode_steps: Some(7), init_at_random_ep_len: true, states: true, channels_first: false }
+        );
         // Isaac Lab's num_envs (and typos) are the host's to warn about.
         let c = EnvConfig::from_json(r#"{"num_envs": 4096, "max_episode_step": 7}"#).unwrap();
         assert_eq!(c, EnvConfig::default());

@@ -55,3 +55,23 @@ fn observations_are_uint8_images_of_the_state_and_the_run_is_the_cart_poles() {
     let centre = IMAGE_SIZE as f64 / 2.0 - 0.5;
     assert!(right > centre + 1.0 && left < centre - 1.0, "θ > 0 leans right: {right}, {left}");
 }
+
+/// `env_config.channels_first`: the same pictures as (3, H, W), Isaac Lab 3.0's layout for
+/// `permute_input: False` configs; refused in one line on an env without images.
+#[test]
+fn channels_first_gives_the_same_pictures_as_chw() {
+    let (n, seed) = (3, 11);
+    let config = rlhost_classic_control::EnvConfig { channels_first: true, ..Default::default() };
+    let mut chw = rlhost_classic_control::ClassicEnv::<CartPoleCamera>::new(n, seed, Device::Cpu, &config).unwrap();
+    let mut hwc = env::<CartPoleCamera>(n, seed, None);
+    assert_eq!(chw.info().observations[0].shape.to_vec(), vec![3, IMAGE_SIZE, IMAGE_SIZE]);
+    let (mut chw_out, mut hwc_out) = (buffers(&chw), buffers(&hwc));
+    for t in 0..20 {
+        let a = actions(n as i64, t);
+        chw.step(&a, &mut chw_out).unwrap();
+        hwc.step(&a, &mut hwc_out).unwrap();
+        assert!(chw_out.obs(0).equal(&hwc_out.obs(0).permute([0, 3, 1, 2])), "step {t}");
+    }
+    let e = rlhost_classic_control::ClassicEnv::<CartPole>::new(n, seed, Device::Cpu, &config).unwrap_err();
+    assert_eq!(e.message.as_str(), "CartPoleContinuous: env_config.channels_first applies to image observations only");
+}
