@@ -45,7 +45,11 @@ fn agent(run_dir: &Path) -> (PpoAgent, Arc<common::Record>) {
 
 /// The largest relative difference between the agent's tensors and the fixture's `<prefix>.*`,
 /// its tensor, and how many actor-critic and central value tensors were compared.
-fn worst_difference(agent: &PpoAgent, reference: &HashMap<String, Tensor>, prefix: &str) -> (f64, String, usize, usize) {
+fn worst_difference(
+    agent: &PpoAgent,
+    reference: &HashMap<String, Tensor>,
+    prefix: &str,
+) -> (f64, String, usize, usize) {
     let mut worst = (0.0f64, String::new(), 0, 0);
     for (name, t) in agent.state_tensors() {
         if let Some(expected) = reference.get(&format!("{prefix}.{name}")) {
@@ -70,13 +74,17 @@ fn check_losses(record: &common::Record, reference: &HashMap<String, Tensor>, ep
         let (_, ours) = series[epoch - 1];
         let expected = reference[&format!("epoch{epoch}.{key}")].double_value(&[0]);
         eprintln!("epoch {epoch} {tag}: {ours:e} (rl_games {expected:e})");
-        assert!((ours - expected).abs() <= bound * expected.abs().max(1e-9), "epoch {epoch} {tag} {ours} against rl_games' {expected}");
+        assert!(
+            (ours - expected).abs() <= bound * expected.abs().max(1e-9),
+            "epoch {epoch} {tag} {ours} against rl_games' {expected}"
+        );
     }
 }
 
 #[test]
 fn seed_42_with_a_recurrent_central_value_trains_as_rl_games() {
-    let reference = common::central_value_fixture(&fixtures().join("rl_games_1.6.5_pendulum_central_value_rnn_seed42.npz"));
+    let reference =
+        common::central_value_fixture(&fixtures().join("rl_games_1.6.5_pendulum_central_value_rnn_seed42.npz"));
     let dir = tempfile::tempdir().unwrap();
 
     let (one, _) = agent(&dir.path().join("init"));
