@@ -457,11 +457,6 @@ pub(crate) fn trunk_refusals(network: &Section<'_>, out: &mut Refusals) -> Confi
     if name != "actor_critic" {
         out.refuse(network.key_path("name"), format!("network '{name}', only actor_critic"));
     }
-    if let Some(rnn) = network.child("rnn")? {
-        if rnn.opt_str("name")? == Some("identity") {
-            out.refuse(rnn.key_path("name"), "the identity RNN");
-        }
-    }
     // The policy's `cnn` is built (`NetworkConfig::parse`), a central value network's is not
     // (`ValueNetConfig::refusals`).
     if let Some(norm) = network.opt_str("normalization")? {
@@ -471,6 +466,11 @@ pub(crate) fn trunk_refusals(network: &Section<'_>, out: &mut Refusals) -> Confi
     }
     if let Some(mlp) = network.child("mlp")? {
         out.check(&mlp, "d2rl", "the D2RL MLP");
+    }
+    if let Some(rnn) = network.child("rnn")? {
+        if rnn.opt_str("name")? == Some("identity") {
+            out.refuse(rnn.key_path("name"), "the identity RNN");
+        }
     }
     Ok(())
 }
