@@ -2,7 +2,7 @@
 mod common;
 
 use common::*;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 fn real_plugins() -> Vec<PathBuf> {
     vec![
@@ -637,6 +637,124 @@ mod isaac_lab {
 "#
     }
 
+    /// The LSTM of the factory and forge configs (policy and central value alike).
+    const FACTORY_RNN: &str = "rnn:\n  name: lstm\n  units: 1024\n  layers: 2\n  before_mlp: True\n  concat_input: True\n  layer_norm: True\n";
+
+    /// `text` with every line indented by `spaces`.
+    fn indent(text: &str, spaces: usize) -> String {
+        text.lines().map(|l| format!("{:spaces$}{l}\n", "")).collect()
+    }
+
+    /// `direct/factory/agents/rl_games_ppo_cfg.yaml` (2.3.2; 3.0.0's `contrib` twin and the forge
+    /// configs differ in names and horizon only): a two-layer 1024-unit LSTM before the MLP with
+    /// layer norm (and `concat_input`, which rl_games ignores there) in the policy and the same
+    /// LSTM in its central value, `seq_length: 128`, mixed precision.
+    pub fn factory() -> String {
+        head("[512, 128, 64]", &indent(FACTORY_RNN, 4)).replace("seed: 42", "seed: 0")
+            + r#"  load_checkpoint: False
+  load_path: ""
+  config:
+    name: Factory
+    device: cuda:0
+    full_experiment_name: test
+    env_name: rlgpu
+    multi_gpu: False
+    ppo: True
+    mixed_precision: True
+    normalize_input: True
+    normalize_value: True
+    value_bootstrap: True
+    num_actors: 128
+    reward_shaper:
+      scale_value: 1.0
+    normalize_advantage: True
+    gamma: 0.995
+    tau: 0.95
+    learning_rate: 1.0e-4
+    lr_schedule: adaptive
+    schedule_type: standard
+    kl_threshold: 0.008
+    score_to_win: 20000
+    max_epochs: 200
+    save_best_after: 10
+    save_frequency: 100
+    print_stats: True
+    grad_norm: 1.0
+    entropy_coef: 0.0
+    truncate_grads: True
+    e_clip: 0.2
+    horizon_length: 128
+    minibatch_size: 512
+    mini_epochs: 4
+    critic_coef: 2
+    clip_value: True
+    seq_length: 128
+    bounds_loss_coef: 0.0001
+    central_value_config:
+      minibatch_size: 512
+      mini_epochs: 4
+      learning_rate: 1e-4
+      lr_schedule: adaptive
+      kl_threshold: 0.008
+      clip_value: True
+      normalize_input: True
+      truncate_grads: True
+      network:
+        name: actor_critic
+        central_value: True
+        mlp:
+          units: [512, 128, 64]
+          activation: elu
+          d2rl: False
+          initializer:
+            name: default
+          regularizer:
+            name: None
+"# + &indent(FACTORY_RNN, 8)
+            + r#"    player:
+      deterministic: False
+"#
+    }
+
+    /// `direct/shadow_hand/agents/rl_games_ppo_lstm_cfg.yaml` (2.3.2): the OpenAI LSTM shadow hand,
+    /// a 1024-unit LSTM before a 512-unit MLP with layer norm in the policy and in its central
+    /// value on the env's `critic` states.
+    pub fn shadow_hand_lstm() -> String {
+        let rnn = "rnn:\n  name: lstm\n  units: 1024\n  layers: 1\n  before_mlp: True\n  layer_norm: True\n";
+        head("[512]", &indent(rnn, 4)).replace(
+            "    clip_actions: 1.0",
+            "    clip_observations: 5.0
+    clip_actions: 1.0",
+        ) + &shadow_hand_config("shadow_hand_openai_lstm", 0.998, 0.016, 10000, (16, 16384, 4))
+            .replace("learning_rate: 5e-4", "learning_rate: 1e-4")
+            + r#"    central_value_config:
+      minibatch_size: 32768
+      mini_epochs: 4
+      learning_rate: 1e-4
+      kl_threshold: 0.016
+      clip_value: True
+      normalize_input: True
+      truncate_grads: True
+      network:
+        name: actor_critic
+        central_value: True
+        mlp:
+          units: [512]
+          activation: elu
+          d2rl: False
+          initializer:
+            name: default
+          regularizer:
+            name: None
+"# + &indent(rnn, 8)
+            + r#"
+    player:
+      deterministic: True
+      games_num: 100000
+      print_stats: True
+"#
+    }
+
     /// `direct/cartpole/agents/rl_games_camera_ppo_cfg.yaml`: a conv2d tower (32/64/64 filters,
     /// `permute_input` by default) and a 512-unit MLP on the camera images (its MLP carries the
     /// common head's `regularizer: None`, which rl_games does not read).
@@ -828,6 +946,41 @@ fn isaac_lab_configs_train_one_epoch_as_they_are() {
     assert_eq!(stdout.matches("WARNING: seq_len is deprecated, use seq_length instead").count(), 1, "{stdout}");
 }
 
+/// The run's first checkpoint in `dir` and its bytes.
+fn first_checkpoint(dir: &tempfile::TempDir) -> (PathBuf, Vec<u8>) {
+    let nn = dir.path().join("runs/run/nn");
+    let checkpoint = std::fs::read_dir(&nn).unwrap().flatten().next().expect("a checkpoint").path();
+    let bytes = std::fs::read(&checkpoint).unwrap();
+    (checkpoint, bytes)
+}
+
+/// Plays one game of `checkpoint` with the run's config on 2 Pendulum envs with states.
+fn play_one_game_on_pendulum_states(dir: &tempfile::TempDir, checkpoint: &Path) {
+    let out = run_rlhost(
+        dir.path(),
+        &[
+            "play",
+            "--plugin-dir",
+            ".",
+            "--config",
+            "config.yaml",
+            "--checkpoint",
+            checkpoint.to_str().unwrap(),
+            "--games",
+            "1",
+            "--device",
+            "cpu",
+            "--num-envs",
+            "2",
+            "params.config.env_name=Pendulum-v1",
+            "params.config.env_config.states=true",
+        ],
+    );
+    let (stdout, stderr) = texts(&out);
+    assert!(out.status.success(), "stdout:\n{stdout}\nstderr:\n{stderr}");
+    assert!(stdout.contains("av reward:"), "{stdout}");
+}
+
 /// The asymmetric configs train as released on Pendulum with its privileged `states` (Isaac Lab's
 /// `critic` group), only the critic's minibatch fitted to the small batch; the run logs the
 /// critic's scalars, the checkpoint holds it under rl_games' names and the player ignores it.
@@ -844,34 +997,10 @@ fn isaac_lab_central_value_configs_train_on_states_and_play_without_the_critic()
         assert!(stdout.contains(&format!("epoch: 1/1 frames: {frames}")), "{stdout}");
         let events = summaries(&dir);
         assert!(has(&events, "losses/cval_loss") && has(&events, "info/cval_lr"), "the critic's scalars");
-        let nn = dir.path().join("runs/run/nn");
-        let checkpoint = std::fs::read_dir(&nn).unwrap().flatten().next().expect("a checkpoint").path();
-        let bytes = std::fs::read(&checkpoint).unwrap();
+        let (checkpoint, bytes) = first_checkpoint(&dir);
         assert!(has(&bytes, "assymetric_vf_nets.model.a2c_network.value.weight"));
 
-        let out = run_rlhost(
-            dir.path(),
-            &[
-                "play",
-                "--plugin-dir",
-                ".",
-                "--config",
-                "config.yaml",
-                "--checkpoint",
-                checkpoint.to_str().unwrap(),
-                "--games",
-                "1",
-                "--device",
-                "cpu",
-                "--num-envs",
-                "2",
-                "params.config.env_name=Pendulum-v1",
-                states,
-            ],
-        );
-        let (stdout, stderr) = texts(&out);
-        assert!(out.status.success(), "stdout:\n{stdout}\nstderr:\n{stderr}");
-        assert!(stdout.contains("av reward:"), "{stdout}");
+        play_one_game_on_pendulum_states(&dir, &checkpoint);
     }
 
     // Without the states group, one line says what is missing.
@@ -892,10 +1021,33 @@ fn isaac_lab_central_value_configs_train_on_states_and_play_without_the_critic()
     assert!(last_error(&stderr).contains("'states' observation group"), "{stderr}");
 }
 
+/// The configs with an LSTM in the central value network (factory, and forge with the same
+/// networks; the LSTM shadow hand) train one epoch as released on Pendulum with its `states`, only
+/// the horizon, `seq_length` and minibatches fitted to 16 envs; the checkpoint holds the critic's
+/// LSTM and current states under rl_games' names, and the player (which has no critic) plays it.
+#[test]
+fn isaac_lab_recurrent_central_value_configs_train_and_play() {
+    let states = "params.config.env_config.states=true";
+    let critic_minibatch = "params.config.central_value_config.minibatch_size=128";
+    let factory_horizon: &[&str] = &["params.config.horizon_length=16", "params.config.seq_length=16"];
+    for (yaml, fitted) in [(isaac_lab::factory(), factory_horizon), (isaac_lab::shadow_hand_lstm(), &[][..])] {
+        let mut overrides = vec![states, critic_minibatch];
+        overrides.extend_from_slice(fitted);
+        let (stdout, _, dir) = train_isaac_lab_with(&yaml, 128, &overrides);
+        assert!(stdout.contains("epoch: 1/1 frames: 256"), "{stdout}");
+        assert!(has(&summaries(&dir), "losses/cval_loss"), "the critic's scalars");
+        let (checkpoint, bytes) = first_checkpoint(&dir);
+        for name in ["assymetric_vf_nets.model.a2c_network.rnn.rnn.weight_hh_l0", "rollout.critic_rnn_states.1"] {
+            assert!(has(&bytes, name), "{name} missing from the checkpoint");
+        }
+        play_one_game_on_pendulum_states(&dir, &checkpoint);
+    }
+}
+
 #[test]
 fn an_isaac_lab_config_names_every_refused_key_in_one_error() {
     let yaml = isaac_lab::drone(&format!("{}    normalization: layer_norm\n", isaac_lab::DRONE_RNN))
-        .replace("    use_diagnostics: True\n", "    use_diagnostics: True\n    central_value_config:\n      minibatch_size: 2048\n      network:\n        name: actor_critic\n        central_value: True\n        rnn:\n          name: lstm\n");
+        .replace("    use_diagnostics: True\n", "    use_diagnostics: True\n    central_value_config:\n      minibatch_size: 2048\n      network:\n        name: actor_critic\n        central_value: True\n        cnn:\n          type: conv2d\n");
     let dir = setup(&yaml);
     let extra = ["--device", "cpu", "--num-envs", "16", "--max-iterations", "1", "params.config.env_name=Pendulum-v1"];
     let (code, _, stderr) = train(&dir, &extra);
@@ -903,7 +1055,7 @@ fn an_isaac_lab_config_names_every_refused_key_in_one_error() {
     let line = last_error(&stderr);
     assert!(
         line.contains(
-            "not supported yet by a2c_continuous: params.network.normalization (normalization 'layer_norm'), params.config.central_value_config.network.rnn (an RNN in the central value network)"
+            "not supported yet by a2c_continuous: params.network.normalization (normalization 'layer_norm'), params.config.central_value_config.network.cnn (a CNN tower in the central value network)"
         ),
         "{stderr}"
     );

@@ -1,15 +1,22 @@
 #!/usr/bin/env python3
-"""Writes the central value fixture of plugins/a2c_continuous/tests/central_value_as_rl_games.rs:
+"""Writes the central value fixtures of plugins/a2c_continuous/tests/central_value_as_rl_games.rs:
 rl_games 1.6.5 on configs/pendulum_ppo.yaml with the env's privileged states (`env_config.states:
-True`) and the `central_value_config` of tests/fixtures/pendulum_central_value.json, seed 42, env rng
-rlhost (the same Pendulum start states as rlhost's), max_epochs 2. It stores
+True`), seed 42, env rng rlhost (the same Pendulum start states as rlhost's), max_epochs 2, and
+
+  (default)     the `central_value_config` of tests/fixtures/pendulum_central_value.json (an MLP);
+  --variant rnn tests/fixtures/pendulum_central_value_rnn.json: an LSTM in the central value
+                network (as Isaac Lab's factory configs), a recurrent policy (`policy_rnn`, which
+                rl_games needs to record the critic's states) and `seq_length`.
+
+Each stores
 
   init.<key>            the actor-critic (`model`) and central value (`cv.`) state dicts at construction
   epoch<E>.<key>        both state dicts after epoch E (E = 1, 2)
   epoch<E>.cv_adam.<param>.{exp_avg,exp_avg_sq}, epoch<E>.cv_adam_step, epoch<E>.cv_lr
-  epoch1.cv_loss        rl_games' `losses/cval_loss` of epoch 1
+  epoch<E>.cv_loss      rl_games' `losses/cval_loss` of epoch E
+  epoch<E>.a_loss, epoch<E>.c_loss   the policy's `losses/a_loss`, `losses/c_loss` of epoch E
 
-    ~/.cache/rlhost/venv-rlgames-1.6.5/bin/python bench/ab/cv_fixture.py [--seed 42] [--out FILE]
+    ~/.cache/rlhost/venv-rlgames-1.6.5/bin/python bench/ab/cv_fixture.py [--variant rnn] [--seed 42] [--out FILE]
 """
 import argparse
 import json
@@ -32,15 +39,22 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--seed", type=int, default=42)
     ap.add_argument("--epochs", type=int, default=2)
-    ap.add_argument("--out", default=os.path.join(FIXTURES, "rl_games_1.6.5_pendulum_central_value_seed42.npz"))
+    ap.add_argument("--variant", choices=["mlp", "rnn"], default="mlp")
+    ap.add_argument("--out", default=None)
     args = ap.parse_args()
+    suffix = "" if args.variant == "mlp" else f"_{args.variant}"
+    out = args.out or os.path.join(FIXTURES, f"rl_games_1.6.5_pendulum_central_value{suffix}_seed{args.seed}.npz")
 
     with open(os.path.join(ROOT, "configs", "pendulum_ppo.yaml")) as f:
         cfg = yaml.safe_load(f)
-    with open(os.path.join(FIXTURES, "pendulum_central_value.json")) as f:
-        central_value = json.load(f)
     params = cfg["params"]
     config = params["config"]
+    with open(os.path.join(FIXTURES, f"pendulum_central_value{suffix}.json")) as f:
+        central_value = json.load(f)
+    if args.variant == "rnn":
+        params["network"]["rnn"] = central_value["policy_rnn"]
+        config["seq_length"] = central_value["seq_length"]
+        central_value = central_value["central_value_config"]
     params["seed"] = args.seed
     config["max_epochs"] = args.epochs
     config["torch_compile"] = False
@@ -83,8 +97,7 @@ def main():
 
     def train_net(self):
         loss = orig_train_net(self)
-        if self.epoch_num == 1:
-            keep["epoch1.cv_loss"] = np.array([loss], dtype=np.float64)
+        keep[f"epoch{self.epoch_num}.cv_loss"] = np.array([loss], dtype=np.float64)
         return loss
 
     orig_train_epoch = A.train_epoch
@@ -94,6 +107,9 @@ def main():
             dump_state(self, "init")
         out = orig_train_epoch(self)
         dump_state(self, f"epoch{self.epoch_num}")
+        a_losses, c_losses = out[4], out[5]
+        keep[f"epoch{self.epoch_num}.a_loss"] = np.array([torch.stack(a_losses).mean().item()], dtype=np.float64)
+        keep[f"epoch{self.epoch_num}.c_loss"] = np.array([torch.stack(c_losses).mean().item()], dtype=np.float64)
         return out
 
     A.train_epoch = train_epoch
@@ -103,8 +119,8 @@ def main():
     runner = Runner()
     runner.load(cfg)
     runner.run({"train": True, "play": False, "checkpoint": None, "sigma": None})
-    np.savez(args.out, **keep)
-    print(f"wrote {args.out} ({len(keep)} arrays)")
+    np.savez(out, **keep)
+    print(f"wrote {out} ({len(keep)} arrays)")
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@
 //! `a_layer_norm`/`c_layer_norm`).
 use crate::conv::{tower_input_shape, ConvTower};
 use crate::init::init_weight;
-use crate::recurrent::{LayerNorm, Recurrent};
+use crate::recurrent::{recurrent_trunk, LayerNorm, Recurrent, TrunkSizes};
 use crate::spec::{Activation, Arithmetic, Initializer, NetworkConfig, RnnSpec, SigmaParametrization};
 use tch::{Device, Kind, Tensor};
 
@@ -34,6 +34,11 @@ pub struct SeqInput<'a> {
     pub seq_length: i64,
     /// `model.train()` (what the kernel is told; no dropout either way).
     pub train: bool,
+}
+
+impl SeqInput<'static> {
+    /// What a network without an RNN is given: no states, sequences of one step.
+    pub const NONE: SeqInput<'static> = SeqInput { states: &[], dones: None, seq_length: 1, train: false };
 }
 
 /// The recurrent layers of the network: one, or one per branch with `separate`.
@@ -201,20 +206,10 @@ impl ActorCritic {
             None => input_shape.iter().product(),
         };
         // `A2CBuilder.Network.__init__`: where the RNN sits sets the MLP's and the heads' sizes.
-        let mlp_out = cfg.mlp.units.last().copied().unwrap_or(obs_size);
-        let (mlp_in, features) = match &cfg.rnn {
-            None => (obs_size, mlp_out),
-            Some(r) => {
-                let concat = if r.concat_output { obs_size } else { 0 };
-                if r.before_mlp {
-                    (r.units + concat, mlp_out)
-                } else {
-                    (obs_size, r.units + concat)
-                }
-            }
-        };
+        let sizes = TrunkSizes::new(cfg.rnn.as_ref(), obs_size, &cfg.mlp.units);
+        let (mlp_in, features) = (sizes.mlp_in, sizes.features);
         let rnn = cfg.rnn.map(|spec| {
-            let input = if spec.before_mlp { obs_size } else { mlp_out + if spec.concat_input { obs_size } else { 0 } };
+            let input = sizes.rnn_in;
             let actor = recurrent(&spec, input);
             let critic = cfg.separate.then(|| recurrent(&spec, input));
             let norm = || spec.layer_norm.then(|| LayerNorm::new(spec.units));
@@ -328,8 +323,8 @@ impl ActorCritic {
         states
     }
 
-    /// One branch's trunk (`A2CBuilder.Network.forward`): the MLP alone, or the MLP and the RNN
-    /// in the configured order, with the layer norm and the concatenations.
+    /// One branch's trunk (`A2CBuilder.Network.forward`): the MLP alone, or with the RNN
+    /// ([`recurrent_trunk`]).
     fn trunk(
         &self,
         x: &Tensor,
@@ -341,33 +336,7 @@ impl ActorCritic {
         let (Some((cell, norm)), Some(spec)) = (rnn, self.cfg.rnn) else {
             return (self.run_mlp(mlp, x), Vec::new());
         };
-        let input = if spec.before_mlp {
-            x.shallow_clone()
-        } else {
-            let h = self.run_mlp(mlp, x);
-            if spec.concat_input {
-                Tensor::cat(&[h, x.shallow_clone()], 1)
-            } else {
-                h
-            }
-        };
-        let batch = input.size()[0];
-        let num_seqs = batch / seq.seq_length;
-        // (batch, F) → (T, num_seqs, F): each sequence's rows are consecutive in the batch.
-        let input = input.reshape([num_seqs, seq.seq_length, -1]).transpose(0, 1);
-        let dones = seq.dones.map(|d| d.reshape([num_seqs, seq.seq_length]).transpose(0, 1));
-        let (out, states) = cell.forward(&input, states, dones.as_ref(), seq.train);
-        let mut out = out.transpose(0, 1).contiguous().reshape([batch, -1]);
-        if let Some(norm) = norm {
-            out = norm.forward(&out);
-        }
-        if spec.concat_output {
-            out = Tensor::cat(&[out, x.shallow_clone()], 1);
-        }
-        if spec.before_mlp {
-            out = self.run_mlp(mlp, &out);
-        }
-        (out, states)
+        recurrent_trunk(&spec, cell, norm, &|h| self.run_mlp(mlp, h), x, seq, states)
     }
 
     /// Splits the states into the actor's and (with `separate`) the critic's.

@@ -4,6 +4,10 @@
 //!
 //! Parameters are plain tensors with `torch.nn.LSTM`'s names (`weight_ih_l<k>`, `weight_hh_l<k>`,
 //! `bias_ih_l<k>`, `bias_hh_l<k>`), so a state dict maps 1:1.
+//!
+//! [`TrunkSizes`] and [`recurrent_trunk`] are `A2CBuilder.Network`'s placement of the RNN around
+//! the MLP; the policy's network and the central value network share them.
+use crate::network::SeqInput;
 use crate::spec::{RnnKind, RnnSpec};
 use tch::{Device, Kind, Tensor};
 
@@ -143,4 +147,75 @@ impl Recurrent {
         }
         (Tensor::cat(&outs, 0), states)
     }
+}
+
+/// The layer sizes `A2CBuilder.Network.__init__` derives from where the RNN sits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct TrunkSizes {
+    /// Input features of the RNN (0 without one).
+    pub rnn_in: i64,
+    /// Input features of the MLP's first layer.
+    pub mlp_in: i64,
+    /// Features the heads (value, μ, σ) read.
+    pub features: i64,
+}
+
+impl TrunkSizes {
+    /// For `obs_size` input features (the flat observations or the CNN tower's output) and an MLP
+    /// of `mlp_units`: an after-MLP RNN reads `[mlp(x), x]` with `concat_input` and feeds the heads
+    /// (`[rnn, x]` with `concat_output`); a before-MLP one reads `x` (rl_games ignores
+    /// `concat_input` there) and feeds the MLP.
+    pub fn new(rnn: Option<&RnnSpec>, obs_size: i64, mlp_units: &[i64]) -> Self {
+        let mlp_out = mlp_units.last().copied().unwrap_or(obs_size);
+        let Some(r) = rnn else { return TrunkSizes { rnn_in: 0, mlp_in: obs_size, features: mlp_out } };
+        let concat = if r.concat_output { obs_size } else { 0 };
+        if r.before_mlp {
+            TrunkSizes { rnn_in: obs_size, mlp_in: r.units + concat, features: mlp_out }
+        } else {
+            let rnn_in = mlp_out + if r.concat_input { obs_size } else { 0 };
+            TrunkSizes { rnn_in, mlp_in: obs_size, features: r.units + concat }
+        }
+    }
+}
+
+/// One branch's trunk of `A2CBuilder.Network.forward` with an RNN: the MLP (`mlp`) and the RNN in
+/// the configured order, with the layer norm and the concatenations. `x` is (batch, F) with each
+/// sequence's `seq.seq_length` rows consecutive; returns the features and the states after the
+/// last step.
+pub(crate) fn recurrent_trunk(
+    spec: &RnnSpec,
+    cell: &Recurrent,
+    norm: Option<&LayerNorm>,
+    mlp: &dyn Fn(&Tensor) -> Tensor,
+    x: &Tensor,
+    seq: &SeqInput<'_>,
+    states: &[Tensor],
+) -> (Tensor, Vec<Tensor>) {
+    let input = if spec.before_mlp {
+        x.shallow_clone()
+    } else {
+        let h = mlp(x);
+        if spec.concat_input {
+            Tensor::cat(&[h, x.shallow_clone()], 1)
+        } else {
+            h
+        }
+    };
+    let batch = input.size()[0];
+    let num_seqs = batch / seq.seq_length;
+    // (batch, F) → (T, num_seqs, F): each sequence's rows are consecutive in the batch.
+    let input = input.reshape([num_seqs, seq.seq_length, -1]).transpose(0, 1);
+    let dones = seq.dones.map(|d| d.reshape([num_seqs, seq.seq_length]).transpose(0, 1));
+    let (out, states) = cell.forward(&input, states, dones.as_ref(), seq.train);
+    let mut out = out.transpose(0, 1).contiguous().reshape([batch, -1]);
+    if let Some(norm) = norm {
+        out = norm.forward(&out);
+    }
+    if spec.concat_output {
+        out = Tensor::cat(&[out, x.shallow_clone()], 1);
+    }
+    if spec.before_mlp {
+        out = mlp(&out);
+    }
+    (out, states)
 }

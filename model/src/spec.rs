@@ -320,6 +320,17 @@ pub struct RnnSpec {
 }
 
 impl RnnSpec {
+    /// The `rnn` block of a network block whose MLP is `mlp`, if any (rl_games: `has_rnn = 'rnn'
+    /// in params`, so any `rnn` block is built). Shared by the policy's and the central value's.
+    pub(crate) fn parse_in(network: &Section<'_>, mlp: &MlpSpec) -> ConfigResult<Option<Self>> {
+        let rnn = network.child("rnn")?.map(|rnn| RnnSpec::parse(&rnn)).transpose()?;
+        if rnn.is_some_and(|r| r.before_mlp) && mlp.units.is_empty() {
+            // rl_games sizes the heads from the observations then, and its forward fails.
+            return Err(config_error(&network.key_path("rnn.before_mlp"), "needs at least one mlp.units layer"));
+        }
+        Ok(rnn)
+    }
+
     /// Parses `network.rnn` (rl_games reads `name`, `units`, `layers` unconditionally).
     pub fn parse(rnn: &Section<'_>) -> ConfigResult<Self> {
         let kind = match rnn.str_req("name")? {
@@ -439,15 +450,15 @@ pub struct NetworkConfig {
 }
 
 /// Records the keys of an `actor_critic` network block whose trunk asks for something not built
-/// yet: another network, the rnn and cnn towers, normalisation, D2RL. Shared by the policy's
-/// network and the central value network.
+/// yet: another network, the identity RNN, normalisation, D2RL. Shared by the policy's network and
+/// the central value network.
 pub(crate) fn trunk_refusals(network: &Section<'_>, out: &mut Refusals) -> ConfigResult<()> {
     let name = network.str_req("name")?;
     if name != "actor_critic" {
         out.refuse(network.key_path("name"), format!("network '{name}', only actor_critic"));
     }
-    // The policy's `rnn` and `cnn` are built (`NetworkConfig::parse`), a central value network's
-    // are not (`ValueNetConfig::refusals`).
+    // The policy's `cnn` is built (`NetworkConfig::parse`), a central value network's is not
+    // (`ValueNetConfig::refusals`).
     if let Some(norm) = network.opt_str("normalization")? {
         if norm != "None" && !norm.is_empty() {
             out.refuse(network.key_path("normalization"), format!("normalization '{norm}'"));
@@ -455,6 +466,11 @@ pub(crate) fn trunk_refusals(network: &Section<'_>, out: &mut Refusals) -> Confi
     }
     if let Some(mlp) = network.child("mlp")? {
         out.check(&mlp, "d2rl", "the D2RL MLP");
+    }
+    if let Some(rnn) = network.child("rnn")? {
+        if rnn.opt_str("name")? == Some("identity") {
+            out.refuse(rnn.key_path("name"), "the identity RNN");
+        }
     }
     Ok(())
 }
@@ -464,11 +480,6 @@ impl NetworkConfig {
     /// and cnn towers, normalisation, D2RL, another network or a discrete space).
     pub fn refusals(network: &Section<'_>, out: &mut Refusals) -> ConfigResult<()> {
         trunk_refusals(network, out)?;
-        if let Some(rnn) = network.child("rnn")? {
-            if rnn.opt_str("name")? == Some("identity") {
-                out.refuse(rnn.key_path("name"), "the identity RNN");
-            }
-        }
         if let Some(space) = network.child("space")? {
             for key in ["discrete", "multi_discrete"] {
                 if space.has(key) {
@@ -490,12 +501,7 @@ impl NetworkConfig {
             Activation::parse(&network.key_path("value_activation"), network.opt_str("value_activation")?)?;
         let space = network.child_req("space")?;
         let head = ContinuousHead::parse(&space.child_req("continuous")?)?;
-        // rl_games: `has_rnn = 'rnn' in params`, so any `rnn` block is built.
-        let rnn = network.child("rnn")?.map(|rnn| RnnSpec::parse(&rnn)).transpose()?;
-        if rnn.is_some_and(|r| r.before_mlp) && mlp.units.is_empty() {
-            // rl_games sizes the heads from the observations then, and its forward fails.
-            return Err(config_error(&network.key_path("rnn.before_mlp"), "needs at least one mlp.units layer"));
-        }
+        let rnn = RnnSpec::parse_in(network, &mlp)?;
         // rl_games: `'cnn' in params`.
         let cnn = network.child("cnn")?.map(|cnn| CnnSpec::parse(&cnn)).transpose()?;
         Ok(NetworkConfig {
@@ -523,14 +529,6 @@ pub fn config_keys() -> Vec<ConfigKey> {
         ("network.separate", Bool),
         ("network.normalization", Any),
         ("network.value_activation", String),
-        ("network.rnn", Map),
-        ("network.rnn.name", String),
-        ("network.rnn.units", Int),
-        ("network.rnn.layers", Int),
-        ("network.rnn.before_mlp", Bool),
-        ("network.rnn.concat_input", Bool),
-        ("network.rnn.concat_output", Bool),
-        ("network.rnn.layer_norm", Bool),
         ("network.cnn", Map),
         ("network.cnn.type", String),
         ("network.cnn.activation", String),
@@ -556,5 +554,24 @@ pub fn config_keys() -> Vec<ConfigKey> {
     ]
     .into_iter()
     .map(|(path, ty)| ConfigKey::new(path, ty))
+    .chain(rnn_config_keys("network"))
     .collect()
+}
+
+/// The keys of an `rnn` block inside the network block at `network` (the policy's and the
+/// central value's read the same ones).
+pub(crate) fn rnn_config_keys(network: &str) -> impl Iterator<Item = ConfigKey> + '_ {
+    use ValueType::*;
+    [
+        ("", Map),
+        (".name", String),
+        (".units", Int),
+        (".layers", Int),
+        (".before_mlp", Bool),
+        (".concat_input", Bool),
+        (".concat_output", Bool),
+        (".layer_norm", Bool),
+    ]
+    .into_iter()
+    .map(move |(key, ty)| ConfigKey::new(&format!("{network}.rnn{key}"), ty))
 }

@@ -84,6 +84,7 @@ fn main() {
         mu: g("ds.mu"),
         sigma: g("ds.sigma"),
         sequences: None,
+        critic_sequences: None,
     };
     for k in ["obs", "actions", "old_logp_actions", "old_values", "returns", "advantages", "mu", "sigma"] {
         println!("ds.{k}: {:?}", g(&format!("ds.{k}")).size());

@@ -16,11 +16,19 @@
 //!
 //! `V_old` and `R` are the agent's dataset values and returns, normalised by this critic's value
 //! normaliser, which is also the agent's (rl_games' `self.value_mean_std`).
+//!
+//! With an `rnn` in its network the critic keeps its own recurrent states through the rollout
+//! (the rollout's carry holds them: one step per value, zeroed on done, recorded every
+//! `seq_length` steps) and its minibatches are whole sequences started from the recorded states,
+//! reset on done whatever `zero_rnn_on_done` says (rl_games' `calc_gradients` always passes the
+//! dones).
 use crate::adam::Adam;
 use crate::config::CentralValueConfig;
 use crate::losses::critic_loss;
 use crate::schedule::Scheduler;
+use crate::update::Sequences;
 use rlhost_model::central_value::{CentralValue, MODULE};
+use rlhost_model::network::SeqInput;
 use rlhost_sdk::{ErrorKind, PluginError};
 use tch::{Device, Kind, Tensor};
 
@@ -33,6 +41,10 @@ pub struct CriticBatch<'a> {
     pub old_values: &'a Tensor,
     /// (B, 1), normalised when normalize_value.
     pub returns: &'a Tensor,
+    /// A recurrent critic's sequences (its own recorded states, the batch's dones).
+    pub sequences: Option<&'a Sequences>,
+    /// Rows per sequence.
+    pub seq_length: i64,
 }
 
 /// The critic's epoch summary (`losses/cval_loss`, `info/cval_lr`).
@@ -79,9 +91,10 @@ impl CentralValueTrain {
         }
     }
 
-    /// `get_value`: the de-normalised value (N, 1) of states (N, *state_shape).
-    pub fn value(&self, states: &Tensor) -> Tensor {
-        self.model.value(states)
+    /// `get_value`: the de-normalised value (N, 1) of states (N, *state_shape), and a recurrent
+    /// critic's states after this step from `rnn_states` (empty without an RNN).
+    pub fn value(&self, states: &Tensor, rnn_states: &[Tensor]) -> (Tensor, Vec<Tensor>) {
+        self.model.value(states, rnn_states)
     }
 
     /// `train_net`: `mini_epochs` passes over the batch in contiguous minibatches, then the
@@ -120,7 +133,17 @@ impl CentralValueTrain {
     /// the loss, or `None` (and no step) when it is not finite.
     fn train_minibatch(&mut self, batch: &CriticBatch<'_>, start: i64, len: i64) -> Result<Option<f64>, PluginError> {
         let rows = |t: &Tensor| t.narrow(0, start, len);
-        let values = self.model.forward_train(&rows(batch.states));
+        let values = match batch.sequences {
+            None => self.model.forward_train(&rows(batch.states), &SeqInput::NONE),
+            Some(seqs) => {
+                // `PPODataset._get_item_rnn`: whole sequences, with the states they started from.
+                let (first, count) = (start / batch.seq_length, len / batch.seq_length);
+                let states: Vec<Tensor> = seqs.states.iter().map(|s| s.narrow(1, first, count).contiguous()).collect();
+                let dones = rows(&seqs.dones);
+                let seq = SeqInput { states: &states, dones: Some(&dones), seq_length: batch.seq_length, train: true };
+                self.model.forward_train(&rows(batch.states), &seq)
+            }
+        };
         let (old, returns) = (rows(batch.old_values), rows(batch.returns));
         let loss = critic_loss(&old, &values, &returns, self.cfg.e_clip, self.cfg.clip_value).mean(Kind::Float);
         let value = loss.double_value(&[]);

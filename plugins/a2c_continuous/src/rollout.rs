@@ -38,6 +38,8 @@ pub struct RolloutBuffers {
     /// A recurrent policy's states at every `seq_length` boundary, (H / seq_length, layers, N,
     /// units) per state tensor (rl_games' `mb_rnn_states`); empty without an RNN.
     pub rnn_states: Vec<Tensor>,
+    /// A recurrent central value's states at the same boundaries (its own `mb_rnn_states`).
+    pub critic_rnn_states: Vec<Tensor>,
 }
 
 /// What is carried from one rollout to the next (and stored in checkpoints under `rollout.*`).
@@ -53,6 +55,8 @@ pub struct Carry {
     pub episode: Tensor,
     /// A recurrent policy's current states, (layers, N, units) each; empty without an RNN.
     pub rnn_states: Vec<Tensor>,
+    /// A recurrent central value's current states (`CentralValueTrain.rnn_states`).
+    pub critic_rnn_states: Vec<Tensor>,
 }
 
 /// Timings of one rollout, in seconds.
@@ -160,6 +164,7 @@ impl Rollout {
                 dones: f32_zeros(vec![horizon, n]),
                 episode_sums: f32_zeros(vec![horizon, 4]),
                 rnn_states: Vec::new(),
+                critic_rnn_states: Vec::new(),
             },
             carry: Carry {
                 states: states_buffer(&[n]),
@@ -167,6 +172,7 @@ impl Rollout {
                 dones: Tensor::ones([n], (Kind::Float, device)),
                 episode: f32_zeros(vec![n, 3]),
                 rnn_states: Vec::new(),
+                critic_rnn_states: Vec::new(),
             },
             advantages: f32_zeros(vec![horizon, n]),
             step: env.step_buffers()?,
@@ -183,14 +189,25 @@ impl Rollout {
     /// Allocates the recurrent states of `net` (zero, as rl_games' `init_tensors`) and their
     /// per-sequence record for sequences of `seq_length` steps; nothing without an RNN.
     pub fn init_rnn(&mut self, net: &ActorCritic, seq_length: i64) {
-        let n = self.carry.obs.size()[0];
-        self.carry.rnn_states = net.zero_rnn_states(n, self.device);
-        let seqs = self.horizon() as i64 / seq_length;
-        self.buf.rnn_states = self.carry.rnn_states.iter().map(|s| s.unsqueeze(0).repeat([seqs, 1, 1, 1])).collect();
+        self.carry.rnn_states = net.zero_rnn_states(self.carry.obs.size()[0], self.device);
+        self.buf.rnn_states = self.state_record(&self.carry.rnn_states, seq_length);
     }
 
-    /// Resets every environment; dones become ones, episode accumulators and recurrent states
-    /// zeros (rl_games' `reset_envs` takes the default RNN state).
+    /// The same for a recurrent central value's states (its `rnn_states`, `mb_rnn_states`).
+    pub fn init_critic_rnn(&mut self, critic: &CentralValueTrain, seq_length: i64) {
+        self.carry.critic_rnn_states = critic.model.net.zero_rnn_states(self.carry.obs.size()[0], self.device);
+        self.buf.critic_rnn_states = self.state_record(&self.carry.critic_rnn_states, seq_length);
+    }
+
+    /// A zero (H / seq_length, layers, N, units) record per state tensor.
+    fn state_record(&self, states: &[Tensor], seq_length: i64) -> Vec<Tensor> {
+        let seqs = self.horizon() as i64 / seq_length;
+        states.iter().map(|s| s.zeros_like().unsqueeze(0).repeat([seqs, 1, 1, 1])).collect()
+    }
+
+    /// Resets every environment; dones become ones, episode accumulators and the policy's
+    /// recurrent states zeros (rl_games' `reset_envs` takes the policy's default RNN state, and
+    /// leaves a central value's states as they are).
     pub fn reset(&mut self, env: &mut EnvHandle) -> Result<(), PluginError> {
         env.reset(self.step.observations())?;
         self.copy_observations();
@@ -202,11 +219,13 @@ impl Rollout {
         Ok(())
     }
 
-    /// The policy step of a recurrent policy (`play_steps_rnn`): the states are recorded at each
-    /// `seq_length` boundary before the step, and replaced by the ones the step returns.
+    /// The policy step of a recurrent policy (`play_steps_rnn`): the states (the policy's and a
+    /// recurrent central value's, `pre_step_rnn`) are recorded at each `seq_length` boundary
+    /// before the step, and the policy's replaced by the ones the step returns.
     fn act_recurrent(&mut self, model: &Model, t: i64, seq_length: i64) -> Act {
         if t % seq_length == 0 {
-            for (s, record) in self.carry.rnn_states.iter().zip(&self.buf.rnn_states) {
+            let carried = self.carry.rnn_states.iter().chain(&self.carry.critic_rnn_states);
+            for (s, record) in carried.zip(self.buf.rnn_states.iter().chain(&self.buf.critic_rnn_states)) {
                 record.get(t / seq_length).copy_(s);
             }
         }
@@ -215,10 +234,11 @@ impl Rollout {
         act
     }
 
-    /// `zero_rnn_on_done`: the states of the envs that just finished an episode become zero.
+    /// `zero_rnn_on_done`: the states (the policy's, and a central value's: `post_step_rnn`) of
+    /// the envs that just finished an episode become zero.
     fn zero_finished_states(&mut self, dones: &Tensor) {
         let finished = dones.gt(0.0).view([1, -1, 1]);
-        for s in &mut self.carry.rnn_states {
+        for s in self.carry.rnn_states.iter_mut().chain(&mut self.carry.critic_rnn_states) {
             let _ = s.masked_fill_(&finished, 0.0);
         }
     }
@@ -238,13 +258,16 @@ impl Rollout {
         }
     }
 
-    /// V(s) of the current carry (N,): the central value's from the states when there is one,
-    /// else the actor-critic's `value` from the act step.
-    fn critic_value(&self, critic: Option<&CentralValueTrain>, act_value: &Tensor) -> Tensor {
-        match (critic, &self.carry.states) {
-            (Some(c), Some(states)) => c.value(states).squeeze_dim(1),
-            _ => act_value.squeeze_dim(1),
+    /// The central value's V(s) of the current carry (N,), `None` without one. A recurrent
+    /// central value steps its states with every call (`get_value` assigns them), the
+    /// bootstrap's included.
+    fn central_value(&mut self, critic: Option<&CentralValueTrain>) -> Option<Tensor> {
+        let (c, states) = (critic?, self.carry.states.as_ref()?);
+        let (value, next) = c.value(states, &self.carry.critic_rnn_states);
+        if c.model.net.is_rnn() {
+            self.carry.critic_rnn_states = next;
         }
+        Some(value.squeeze_dim(1))
     }
 
     /// Env action (§4.4): `clamp(a, −1, 1)` rescaled to [low, high] when `clip_actions`, else `a`.
@@ -267,7 +290,7 @@ impl Rollout {
         let recurrent = !self.carry.rnn_states.is_empty();
         for t in 0..cfg.horizon_length {
             let act = if recurrent { self.act_recurrent(model, t, cfg.seq_length) } else { model.act(&self.carry.obs) };
-            let value = self.critic_value(critic, &act.value);
+            let value = self.central_value(critic).unwrap_or_else(|| act.value.squeeze_dim(1));
             self.buf.obs.get(t).copy_(&self.carry.obs);
             if let (Some(buf), Some(states)) = (&self.buf.states, &self.carry.states) {
                 buf.get(t).copy_(states);
@@ -304,9 +327,9 @@ impl Rollout {
         }
         // rl_games' `get_values`: with a central value only the critic runs (no policy forward,
         // so no action draw); without, the whole policy (`Model::value` makes its draw).
-        let last_values = match (critic, &self.carry.states) {
-            (Some(c), Some(states)) => c.value(states).squeeze_dim(1),
-            _ => model.value_seq(&self.carry.obs, &self.carry.rnn_states).squeeze_dim(1),
+        let last_values = match self.central_value(critic) {
+            Some(v) => v,
+            None => model.value_seq(&self.carry.obs, &self.carry.rnn_states).squeeze_dim(1),
         };
         let gae_start = Instant::now();
         self.advantages = tch::no_grad(|| {

@@ -34,6 +34,8 @@ pub struct Batch {
     pub sigma: Tensor,
     /// A recurrent policy's sequences, `None` without an RNN.
     pub sequences: Option<Sequences>,
+    /// A recurrent central value's sequences (its own states), `None` without one.
+    pub critic_sequences: Option<Sequences>,
 }
 
 /// The batch as rl_games' `PPODataset` sees it for an RNN: B / seq_length sequences of
@@ -51,6 +53,13 @@ pub struct Sequences {
 fn flatten_states(t: &Tensor) -> Tensor {
     let size = t.size();
     t.permute([1, 2, 0, 3]).reshape([size[1], size[0] * size[2], size[3]])
+}
+
+/// The sequences of a state record (H / S, layers, N, units) each, with the rollout's dones
+/// (H, N); `None` for an empty record (no RNN).
+fn sequences(record: &[Tensor], dones: &Tensor) -> Option<Sequences> {
+    (!record.is_empty())
+        .then(|| Sequences { states: record.iter().map(flatten_states).collect(), dones: flatten(dones) })
 }
 
 /// (H, N, …) → (N·H, …) by swapping the first two axes (quirk 2: row = env·H + t).
@@ -99,10 +108,8 @@ pub fn prepare_batch(rollout: &Rollout, value_rms: Option<&mut RunningMeanStd>, 
             advantages,
             mu: flatten(&b.mus),
             sigma: flatten(&b.sigmas),
-            sequences: (!b.rnn_states.is_empty()).then(|| Sequences {
-                states: b.rnn_states.iter().map(flatten_states).collect(),
-                dones: flatten(&b.dones),
-            }),
+            sequences: sequences(&b.rnn_states, &b.dones),
+            critic_sequences: sequences(&b.critic_rnn_states, &b.dones),
         }
     })
 }

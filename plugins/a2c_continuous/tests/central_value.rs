@@ -68,6 +68,22 @@ fn without_states_the_config_is_refused_naming_the_group() {
     p["config"]["central_value_config"]["network"]["central_value"] = false.into();
     let err = make_agent(&p, ReachEnv::new(8, 5, 10).with_states(), dir.path(), true).err().expect("refused");
     assert!(err.message.starts_with("params.config.central_value_config.network.central_value: must be True"));
+
+    // rl_games records and resets a recurrent critic's states only in a recurrent policy's
+    // rollout, and trains it on whole sequences.
+    let mut p = params(1);
+    p["config"]["central_value_config"]["network"]["rnn"] = json!({"name": "lstm", "units": 8, "layers": 1});
+    let states = || ReachEnv::new(8, 5, 10).with_states();
+    let err = make_agent(&p, states(), dir.path(), true).err().expect("refused");
+    let line = "params.config.central_value_config.network.rnn: needs an rnn in params.network too";
+    assert!(err.message.starts_with(line), "{}", err.message);
+    p["network"]["rnn"] = json!({"name": "gru", "units": 8, "layers": 1});
+    p["config"]["seq_length"] = 16.into();
+    assert!(make_agent(&p, states(), dir.path(), true).is_ok());
+    p["config"]["central_value_config"]["minibatch_size"] = 8.into();
+    let err = make_agent(&p, states(), dir.path(), true).err().expect("refused");
+    let line = "params.config.central_value_config.minibatch_size: 8 is not divisible by seq_length 16";
+    assert!(err.message.starts_with(line), "{}", err.message);
 }
 
 #[test]

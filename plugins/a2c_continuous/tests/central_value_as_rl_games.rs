@@ -11,9 +11,7 @@
 //!   the bounds leave room for another CPU's GEMM rounding.
 //!
 //! Fixture: `bench/ab/cv_fixture.py`. One test in its own binary: it owns libtorch's generator.
-use abi_stable::std_types::RString;
 use rlhost_a2c_continuous::PpoAgent;
-use rlhost_sdk::api::{AlgoArgs, DlDevice, EnvArgs};
 use rlhost_sdk::NativeAgent;
 use std::collections::HashMap;
 use std::path::Path;
@@ -29,75 +27,16 @@ fn fixtures() -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
 }
 
-/// The rl_games names of the fixture for our checkpoint names (`CHECKPOINT.md`).
-fn fixture() -> HashMap<String, Tensor> {
-    let path = fixtures().join("rl_games_1.6.5_pendulum_central_value_seed42.npz");
-    Tensor::read_npz(&path)
-        .unwrap()
-        .into_iter()
-        .map(|(k, t)| {
-            let (prefix, rest) = k.split_once('.').unwrap();
-            let name = if let Some(r) = rest.strip_prefix("cv.") {
-                format!("assymetric_vf_nets.{r}")
-            } else if let Some(r) = rest.strip_prefix("cv_adam.") {
-                format!("assymetric_vf_optimizer.state.model.{r}")
-            } else if rest == "cv_adam_step" {
-                "assymetric_vf_optimizer.step".into()
-            } else {
-                rest.to_string()
-            };
-            (format!("{prefix}.{name}"), t)
-        })
-        .collect()
-}
-
-/// ‖a − b‖ / ‖b‖ in float64 (absolute below a norm of 1e-12).
-fn relative_diff(a: &Tensor, b: &Tensor) -> f64 {
-    let (a, b) = (a.to_kind(Kind::Double), b.to_kind(Kind::Double).reshape(a.size()));
-    (&a - &b).norm().double_value(&[]) / b.norm().double_value(&[]).max(1e-12)
-}
-
 /// A fresh agent on the shipped Pendulum config with states and the fixture's critic, with
 /// `max_epochs: 2` (which the critic's linear LR schedule spans), and what its observer records.
 fn agent(run_dir: &Path) -> (PpoAgent, Arc<common::Record>) {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let mut params: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(root.join("configs/pendulum_ppo.json")).unwrap()).unwrap();
-    let central_value: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(fixtures().join("pendulum_central_value.json")).unwrap())
-            .unwrap();
-    let p = &mut params["params"];
-    // rl_games' own ops: the fused kernels of the default `fast` arithmetic differ in the last bits.
-    p["config"]["arithmetic"] = "rl_games".into();
-    p["config"]["max_epochs"] = 2.into();
-    p["config"]["central_value_config"] = central_value;
-    p["config"]["env_config"]["states"] = true.into();
-    let env_config = p["config"]["env_config"].to_string();
-    let num_envs = p["config"]["num_actors"].as_u64().unwrap() as u32;
-    let env = rlhost_classic_control::build_env(
-        "Pendulum-v1",
-        &EnvArgs {
-            config_json: RString::from(env_config),
-            num_envs,
-            seed: SEED,
-            device: DlDevice::CPU,
-            config_dir: Default::default(),
-            verbose: false,
-        },
-    )
-    .unwrap();
-    let (observer, record) = common::observer(true);
-    rlhost_sdk::tensor::seed_libtorch(SEED); // as the host does before building an agent
-    let agent = PpoAgent::new(AlgoArgs {
-        params_json: RString::from(p.to_string()),
-        env,
-        observer,
-        run_dir: RString::from(run_dir.to_string_lossy().as_ref()),
-        device: DlDevice::CPU,
-        seed: SEED,
+    let text = std::fs::read_to_string(fixtures().join("pendulum_central_value.json")).unwrap();
+    let central_value: serde_json::Value = serde_json::from_str(&text).unwrap();
+    common::pendulum_agent(SEED, run_dir, |p| {
+        p["config"]["max_epochs"] = 2.into();
+        p["config"]["central_value_config"] = central_value;
+        p["config"]["env_config"]["states"] = true.into();
     })
-    .unwrap();
-    (agent, record)
 }
 
 /// The largest relative difference between the agent's tensors and the fixture's `<prefix>.*`,
@@ -110,7 +49,7 @@ fn worst_difference(
     let mut worst = (0.0f64, String::new(), 0, 0);
     for (name, t) in agent.state_tensors() {
         if let Some(expected) = reference.get(&format!("{prefix}.{name}")) {
-            let d = relative_diff(&t, expected);
+            let d = common::relative_diff(&t, expected);
             if d > worst.0 {
                 worst.0 = d;
                 worst.1 = name.clone();
@@ -127,7 +66,7 @@ fn worst_difference(
 
 #[test]
 fn seed_42_with_a_central_value_trains_as_rl_games() {
-    let reference = fixture();
+    let reference = common::central_value_fixture(&fixtures().join("rl_games_1.6.5_pendulum_central_value_seed42.npz"));
     let dir = tempfile::tempdir().unwrap();
 
     let (one, _) = agent(&dir.path().join("init"));
@@ -160,8 +99,7 @@ fn seed_42_with_a_central_value_trains_as_rl_games() {
     assert_eq!(lr1, 1e-6 + (5e-4 - 1e-6) * 0.5);
     assert_eq!(one.critic().expect("a central value").adam.lr, lr1);
     // `losses/cval_loss` and `info/cval_lr` at the critic's frame count, as CentralValueTrain writes them.
-    let scalars = record.scalars.lock().unwrap().clone();
-    let scalar = |tag: &str| scalars.iter().find(|(t, _, _)| t == tag).map(|&(_, x, v)| (x, v)).unwrap();
+    let scalar = |tag: &str| common::scalar_series(&record, tag)[0];
     let (x, loss) = scalar("losses/cval_loss");
     let expected = reference["epoch1.cv_loss"].double_value(&[0]);
     eprintln!("epoch 1 central value loss: {loss} (rl_games {expected})");

@@ -247,9 +247,9 @@ fn config_errors_name_the_key() {
         ),
         (
             "/config/central_value_config",
-            serde_json::json!({"network": {"name": "actor_critic", "rnn": {"name": "lstm"}}}),
+            serde_json::json!({"network": {"name": "actor_critic", "cnn": {"type": "conv2d"}}}),
             ErrorKind::Unsupported,
-            "params.config.central_value_config.network.rnn (an RNN in the central value network)",
+            "params.config.central_value_config.network.cnn (a CNN tower in the central value network)",
         ),
         ("/config/normalize_rms_advantage", true.into(), ErrorKind::Unsupported, "normalize_rms_advantage"),
         (

@@ -25,7 +25,7 @@ fn parse_on(p: &serde_json::Value, device: Device) -> (Result<Params, rlhost_sdk
 fn every_refused_key_is_named_in_one_error() {
     let mut p = reach_params(8, 16, 64);
     p["config"]["central_value_config"] = json!({"minibatch_size": 64, "network": {
-        "name": "actor_critic", "central_value": true, "rnn": {"name": "gru", "units": 64, "layers": 1}}});
+        "name": "actor_critic", "central_value": true, "cnn": {"type": "conv2d"}}});
     p["config"]["normalize_rms_advantage"] = true.into();
     p["network"]["normalization"] = "layer_norm".into();
     // A value error elsewhere does not hide them: refusals come first.
@@ -35,7 +35,7 @@ fn every_refused_key_is_named_in_one_error() {
     assert_eq!(
         err.message.as_str(),
         "not supported yet by a2c_continuous: params.network.normalization (normalization 'layer_norm'), \
-         params.config.central_value_config.network.rnn (an RNN in the central value network), \
+         params.config.central_value_config.network.cnn (a CNN tower in the central value network), \
          params.config.normalize_rms_advantage (the EMA advantage normaliser)"
     );
 

@@ -17,21 +17,24 @@ fn assert_resume_exact(patch: impl Fn(&std::path::Path, &std::path::Path)) -> Ve
     assert_resume_exact_for(reach_params(8, 16, 64), patch)
 }
 
-/// [`assert_resume_exact`] for the config `p`.
+/// [`assert_resume_exact`] for the config `p` (on an env with privileged states when `p` has a
+/// central value).
 fn assert_resume_exact_for(
     mut p: serde_json::Value,
     patch: impl Fn(&std::path::Path, &std::path::Path),
 ) -> Vec<String> {
     let _one = GENERATOR.lock().unwrap_or_else(|e| e.into_inner());
+    let states = p["config"].get("central_value_config").is_some();
+    let env = || if states { ReachEnv::new(8, 5, 10).with_states() } else { ReachEnv::new(8, 5, 10) };
     let dir = tempfile::tempdir().unwrap();
     let (n, m) = (3i64, 3i64);
     p["config"]["max_epochs"] = (n + m).into();
-    let (mut full, _) = make_agent(&p, ReachEnv::new(8, 5, 10), dir.path(), true).unwrap();
+    let (mut full, _) = make_agent(&p, env(), dir.path(), true).unwrap();
     full.train().unwrap();
 
     let mut first = p.clone();
     first["config"]["max_epochs"] = n.into();
-    let (mut a, _) = make_agent(&first, ReachEnv::new(8, 5, 10), dir.path(), true).unwrap();
+    let (mut a, _) = make_agent(&first, env(), dir.path(), true).unwrap();
     a.train().unwrap();
     let saved = dir.path().join("saved.safetensors");
     a.save(&saved).unwrap();
@@ -40,7 +43,7 @@ fn assert_resume_exact_for(
 
     // The environment is built as in the first run (its seed is construction config, not state);
     // its dynamic state comes from `env_state`.
-    let (mut b, record) = make_agent(&p, ReachEnv::new(8, 5, 10), dir.path(), true).unwrap();
+    let (mut b, record) = make_agent(&p, env(), dir.path(), true).unwrap();
     b.restore(&path).unwrap();
     let summary = b.train().unwrap();
     assert_eq!(summary.epoch, (n + m) as u64);
@@ -65,6 +68,40 @@ fn an_lstm_policy_resumes_bitwise_exact() {
     p["network"]["rnn"] = serde_json::json!({"name": "lstm", "units": 8, "layers": 1});
     p["config"]["seq_length"] = 4.into();
     assert_resume_exact_for(p, |from, to| {
+        std::fs::copy(from, to).unwrap();
+    });
+}
+
+/// A recurrent central value resumes exactly: the checkpoint carries its own hidden states
+/// (`rollout.critic_rnn_states.*`) besides the policy's, and its LSTM and layer norm under
+/// rl_games' names with their Adam moments.
+#[test]
+fn a_recurrent_central_value_resumes_bitwise_exact() {
+    let mut p = reach_params(8, 16, 64);
+    p["network"]["rnn"] = serde_json::json!({"name": "gru", "units": 8, "layers": 1});
+    p["config"]["seq_length"] = 4.into();
+    p["config"]["central_value_config"] = serde_json::json!({
+        "minibatch_size": 32, "mini_epochs": 2, "learning_rate": "1e-3", "clip_value": true,
+        "normalize_input": true, "truncate_grads": true,
+        "network": {
+            "name": "actor_critic", "central_value": true,
+            "mlp": {"units": [16], "activation": "elu", "initializer": {"name": "default"}},
+            "rnn": {"name": "lstm", "units": 8, "layers": 2, "before_mlp": true, "layer_norm": true}
+        }
+    });
+    assert_resume_exact_for(p, |from, to| {
+        let bytes = std::fs::read(from).unwrap();
+        let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+        let names = st.names();
+        for name in [
+            "rollout.critic_rnn_states.0",
+            "rollout.critic_rnn_states.1",
+            "assymetric_vf_nets.model.a2c_network.rnn.rnn.weight_hh_l1",
+            "assymetric_vf_nets.model.a2c_network.layer_norm.weight",
+            "assymetric_vf_optimizer.state.model.a2c_network.rnn.rnn.weight_ih_l0.exp_avg",
+        ] {
+            assert!(names.contains(&name), "{name} missing from {names:?}");
+        }
         std::fs::copy(from, to).unwrap();
     });
 }

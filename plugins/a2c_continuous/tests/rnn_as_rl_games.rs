@@ -11,9 +11,7 @@
 //!   another CPU's GEMM rounding, and a generator or a reset out of step fails them by far.
 //!
 //! Fixtures: `bench/ab/rnn_fixture.py`. One test in its own binary: it owns libtorch's generator.
-use abi_stable::std_types::RString;
 use rlhost_a2c_continuous::PpoAgent;
-use rlhost_sdk::api::{AlgoArgs, DlDevice, EnvArgs};
 use rlhost_sdk::NativeAgent;
 use std::collections::HashMap;
 use std::path::Path;
@@ -35,44 +33,16 @@ fn fixture(name: &str) -> HashMap<String, Tensor> {
 
 /// A fresh agent on the shipped Pendulum config with the `name` variant's rnn, training `epochs`.
 fn pendulum_agent(name: &str, epochs: u64, run_dir: &Path) -> PpoAgent {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let mut params: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(root.join("configs/pendulum_ppo.json")).unwrap()).unwrap();
-    let variants: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(fixtures().join("pendulum_rnn.json")).unwrap()).unwrap();
+    let text = std::fs::read_to_string(fixtures().join("pendulum_rnn.json")).unwrap();
+    let variants: serde_json::Value = serde_json::from_str(&text).unwrap();
     let variant = &variants[name];
-    let p = &mut params["params"];
-    // rl_games' own ops: the fused kernels of the default `fast` arithmetic differ in the last bits.
-    p["config"]["arithmetic"] = "rl_games".into();
-    p["config"]["max_epochs"] = epochs.into();
-    p["config"]["seq_length"] = variant["seq_length"].clone();
-    p["network"]["separate"] = variant["separate"].clone();
-    p["network"]["rnn"] = variant["rnn"].clone();
-    let env_config = p["config"]["env_config"].to_string();
-    let num_envs = p["config"]["num_actors"].as_u64().unwrap() as u32;
-    let env = rlhost_classic_control::build_env(
-        "Pendulum-v1",
-        &EnvArgs {
-            config_json: RString::from(env_config),
-            num_envs,
-            seed: SEED,
-            device: DlDevice::CPU,
-            config_dir: Default::default(),
-            verbose: false,
-        },
-    )
-    .unwrap();
-    let (observer, _record) = common::observer(true);
-    rlhost_sdk::tensor::seed_libtorch(SEED); // as the host does before building an agent
-    PpoAgent::new(AlgoArgs {
-        params_json: RString::from(p.to_string()),
-        env,
-        observer,
-        run_dir: RString::from(run_dir.to_string_lossy().as_ref()),
-        device: DlDevice::CPU,
-        seed: SEED,
+    common::pendulum_agent(SEED, run_dir, |p| {
+        p["config"]["max_epochs"] = epochs.into();
+        p["config"]["seq_length"] = variant["seq_length"].clone();
+        p["network"]["separate"] = variant["separate"].clone();
+        p["network"]["rnn"] = variant["rnn"].clone();
     })
-    .unwrap()
+    .0
 }
 
 /// The largest relative (‖a − b‖ / ‖b‖) and absolute differences between the agent's tensors and

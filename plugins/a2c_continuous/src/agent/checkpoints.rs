@@ -10,6 +10,9 @@ use std::collections::HashMap;
 use std::path::Path;
 use tch::{Device, Kind, Tensor};
 
+/// Checkpoint name prefix of a recurrent central value's current states (`.0`, `.1`, ...).
+const CRITIC_RNN_STATES: &str = "rollout.critic_rnn_states";
+
 impl PpoAgent {
     /// Checkpoint triggers and stop conditions (§4.14). Returns whether training should stop.
     pub(super) fn checkpoints_and_stop(&mut self) -> Result<bool, PluginError> {
@@ -127,6 +130,9 @@ impl PpoAgent {
             for (i, s) in c.rnn_states.iter().enumerate() {
                 tensors.push((format!("rollout.rnn_states.{i}"), s.shallow_clone()));
             }
+            for (i, s) in c.critic_rnn_states.iter().enumerate() {
+                tensors.push((format!("{CRITIC_RNN_STATES}.{i}"), s.shallow_clone()));
+            }
         }
         let bytes = checkpoint::serialize(&tensors, self.metadata())?;
         checkpoint::write_atomic(path, &bytes)
@@ -204,22 +210,25 @@ impl PpoAgent {
                 Some(s) => Some(ck.finite_tensor("rollout.states", Kind::Float, &s.size(), dev)?),
                 None => None,
             };
-            // A recurrent policy's states; a checkpoint without them continues from zero states.
-            let rnn_states = c
-                .rnn_states
-                .iter()
-                .enumerate()
-                .map(|(i, s)| {
-                    let name = format!("rollout.rnn_states.{i}");
-                    if ck.has(&name) {
-                        ck.finite_tensor(&name, Kind::Float, &s.size(), dev)
-                    } else {
-                        Ok(s.zeros_like())
-                    }
-                })
-                .collect::<Result<Vec<_>, _>>()?;
+            // A recurrent policy's (and central value's) states; a checkpoint without them
+            // continues from zero states.
+            let saved_states = |prefix: &str, live: &[Tensor]| -> Result<Vec<Tensor>, PluginError> {
+                live.iter()
+                    .enumerate()
+                    .map(|(i, s)| {
+                        let name = format!("{prefix}.{i}");
+                        if ck.has(&name) {
+                            ck.finite_tensor(&name, Kind::Float, &s.size(), dev)
+                        } else {
+                            Ok(s.zeros_like())
+                        }
+                    })
+                    .collect()
+            };
+            let rnn_states = saved_states("rollout.rnn_states", &c.rnn_states)?;
+            let critic_rnn_states = saved_states(CRITIC_RNN_STATES, &c.critic_rnn_states)?;
             Some((
-                rnn_states,
+                [rnn_states, critic_rnn_states],
                 ck.finite_tensor("rollout.obs", Kind::Float, &c.obs.size(), dev)?,
                 ck.finite_tensor("rollout.dones", Kind::Float, &c.dones.size(), dev)?,
                 ck.finite_tensor("rollout.episode", Kind::Float, &c.episode.size(), dev)?,
@@ -284,9 +293,12 @@ impl PpoAgent {
             self.env
                 .set_state(&state)
                 .map_err(|e| ck.error(format!("the environment refused env_state: {}", e.message)))?;
-            if let Some((rnn_states, obs, dones, episode, states)) = carry {
+            if let Some(([rnn_states, critic_rnn_states], obs, dones, episode, states)) = carry {
                 let c = &mut self.rollout.carry;
                 for (dst, src) in c.rnn_states.iter_mut().zip(&rnn_states) {
+                    dst.copy_(src);
+                }
+                for (dst, src) in c.critic_rnn_states.iter_mut().zip(&critic_rnn_states) {
                     dst.copy_(src);
                 }
                 if let (Some(dst), Some(src)) = (&mut c.states, states) {

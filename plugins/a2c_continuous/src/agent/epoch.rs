@@ -63,7 +63,13 @@ impl PpoAgent {
         // rl_games' `train_central_value`: the critic first, then the policy (§4.17).
         let critic = match (&mut self.critic, &batch.states) {
             (Some(c), Some(states)) => {
-                let input = CriticBatch { states, old_values: &batch.old_values, returns: &batch.returns };
+                let input = CriticBatch {
+                    states,
+                    old_values: &batch.old_values,
+                    returns: &batch.returns,
+                    sequences: batch.critic_sequences.as_ref(),
+                    seq_length: self.cfg.seq_length,
+                };
                 Some(c.train_net(&input, self.epoch)?)
             }
             _ => None,

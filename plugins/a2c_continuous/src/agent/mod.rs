@@ -196,6 +196,10 @@ impl PpoAgent {
             check_sequences(&cfg)?;
             rollout.init_rnn(&model.net, cfg.seq_length);
         }
+        if let Some(c) = critic.as_ref().filter(|c| c.model.net.is_rnn()) {
+            check_critic_sequences(&cfg, c.cfg.minibatch_size, model.net.is_rnn())?;
+            rollout.init_critic_rnn(c, cfg.seq_length);
+        }
         let agent = PpoAgent {
             nn_dir: Path::new(run_dir.as_str()).join("nn"),
             meters: EpisodeMeters::new(cfg.games_to_track),
@@ -297,6 +301,23 @@ fn check_sequences(cfg: &PpoConfig) -> Result<(), PluginError> {
         return Err(config_error(format!(
             "params.config.seq_length: minibatch_size {} is not divisible by seq_length {s} (a recurrent policy trains on whole sequences)",
             cfg.minibatch_size
+        )));
+    }
+    Ok(())
+}
+
+/// A recurrent central value's layout: rl_games records and resets its states only in the
+/// rollout of a recurrent policy (`play_steps_rnn`), and trains it on whole sequences.
+fn check_critic_sequences(cfg: &PpoConfig, minibatch_size: i64, policy_is_rnn: bool) -> Result<(), PluginError> {
+    if !policy_is_rnn {
+        return Err(config_error(
+            "params.config.central_value_config.network.rnn: needs an rnn in params.network too (rl_games 1.6.5 records and resets the central value's states only in a recurrent policy's rollout)".into(),
+        ));
+    }
+    let s = cfg.seq_length;
+    if minibatch_size % s != 0 {
+        return Err(config_error(format!(
+            "params.config.central_value_config.minibatch_size: {minibatch_size} is not divisible by seq_length {s} (a recurrent central value trains on whole sequences)"
         )));
     }
     Ok(())

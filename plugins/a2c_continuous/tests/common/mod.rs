@@ -328,3 +328,76 @@ pub fn patch_checkpoint(
         owned.iter().map(|(n, d, s, b)| (n.clone(), TensorView::new(*d, s.clone(), b).unwrap())).collect();
     std::fs::write(dst, safetensors::serialize(views, Some(metadata)).unwrap()).unwrap();
 }
+
+/// A fresh agent on the shipped Pendulum config (`configs/pendulum_ppo.json`) with `seed`, rl_games'
+/// own arithmetic (the fused kernels of the default `fast` differ in the last bits) and `patch`
+/// applied to its `params`, built on the CPU after seeding libtorch as the host does: the set-up
+/// of the tests against rl_games fixtures. Also returns what its observer records.
+pub fn pendulum_agent(seed: u64, run_dir: &Path, patch: impl FnOnce(&mut Value)) -> (PpoAgent, Arc<Record>) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let mut params: Value =
+        serde_json::from_str(&std::fs::read_to_string(root.join("configs/pendulum_ppo.json")).unwrap()).unwrap();
+    let p = &mut params["params"];
+    p["config"]["arithmetic"] = "rl_games".into();
+    patch(p);
+    let env_config = p["config"]["env_config"].to_string();
+    let num_envs = p["config"]["num_actors"].as_u64().unwrap() as u32;
+    let env = rlhost_classic_control::build_env(
+        "Pendulum-v1",
+        &rlhost_sdk::api::EnvArgs {
+            config_json: RString::from(env_config),
+            num_envs,
+            seed,
+            device: DlDevice::CPU,
+            config_dir: Default::default(),
+            verbose: false,
+        },
+    )
+    .unwrap();
+    let (observer, record) = observer(true);
+    rlhost_sdk::tensor::seed_libtorch(seed);
+    let agent = PpoAgent::new(AlgoArgs {
+        params_json: RString::from(p.to_string()),
+        env,
+        observer,
+        run_dir: RString::from(run_dir.to_string_lossy().as_ref()),
+        device: DlDevice::CPU,
+        seed,
+    })
+    .unwrap();
+    (agent, record)
+}
+
+/// A `bench/ab/cv_fixture.py` fixture with its rl_games names mapped to our checkpoint names
+/// (`CHECKPOINT.md`): `cv.` → `assymetric_vf_nets.`, `cv_adam.` → the critic optimiser's state.
+pub fn central_value_fixture(path: &Path) -> std::collections::HashMap<String, Tensor> {
+    Tensor::read_npz(path)
+        .unwrap()
+        .into_iter()
+        .map(|(k, t)| {
+            let (prefix, rest) = k.split_once('.').unwrap();
+            let name = if let Some(r) = rest.strip_prefix("cv.") {
+                format!("assymetric_vf_nets.{r}")
+            } else if let Some(r) = rest.strip_prefix("cv_adam.") {
+                format!("assymetric_vf_optimizer.state.model.{r}")
+            } else if rest == "cv_adam_step" {
+                "assymetric_vf_optimizer.step".into()
+            } else {
+                rest.to_string()
+            };
+            (format!("{prefix}.{name}"), t)
+        })
+        .collect()
+}
+
+/// ‖a − b‖ / ‖b‖ in float64 (absolute below a norm of 1e-12).
+pub fn relative_diff(a: &Tensor, b: &Tensor) -> f64 {
+    let (a, b) = (a.to_kind(Kind::Double), b.to_kind(Kind::Double).reshape(a.size()));
+    (&a - &b).norm().double_value(&[]) / b.norm().double_value(&[]).max(1e-12)
+}
+
+/// Every value the observer recorded under `tag`, with its x, in order.
+pub fn scalar_series(record: &Record, tag: &str) -> Vec<(i64, f64)> {
+    let scalars = record.scalars.lock().unwrap();
+    scalars.iter().filter(|(t, _, _)| t == tag).map(|&(_, x, v)| (x, v)).collect()
+}
