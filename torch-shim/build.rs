@@ -1,4 +1,4 @@
-//! Compiles `src/shim.cpp` and `src/fused.cpp` against the same libtorch that torch-sys links, the way torch-sys finds it:
+//! Compiles `src/shim.cpp`, `src/fused.cpp` and `src/amp.cpp` against the same libtorch that torch-sys links, the way torch-sys finds it:
 //! with `LIBTORCH_USE_PYTORCH` set, python's `torch.utils.cpp_extension` paths and
 //! `torch._C._GLIBCXX_USE_CXX11_ABI`; otherwise `LIBTORCH` (or torch-sys' library folder) with
 //! `include/`, `include/torch/csrc/api/include` and `LIBTORCH_CXX11_ABI` (default 1).
@@ -79,7 +79,7 @@ fn from_libtorch_dir(tch_lib: Option<&Path>) -> Libtorch {
 }
 
 fn main() {
-    for source in ["src/shim.cpp", "src/fused.cpp", "src/c10d.cpp", "src/guard.h", "gloo-decls"] {
+    for source in ["src/shim.cpp", "src/fused.cpp", "src/amp.cpp", "src/c10d.cpp", "src/guard.h", "gloo-decls"] {
         println!("cargo:rerun-if-changed={source}");
     }
     println!("cargo:rerun-if-env-changed=DEP_TCH_LIBTORCH_LIB");
@@ -111,6 +111,7 @@ fn main() {
         .define("USE_C10D_GLOO", None)
         .file("src/shim.cpp")
         .file("src/fused.cpp")
+        .file("src/amp.cpp")
         .file("src/c10d.cpp")
         .compile("rlhost_torch_shim");
 
