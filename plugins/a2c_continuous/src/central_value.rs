@@ -15,7 +15,8 @@
 //! ```
 //!
 //! `V_old` and `R` are the agent's dataset values and returns, normalised by this critic's value
-//! normaliser, which is also the agent's (rl_games' `self.value_mean_std`).
+//! normaliser, which is also the agent's (rl_games' `self.value_mean_std`). With the block's
+//! `mixed_precision` on CUDA each minibatch step runs under float16 autocast, unscaled (rl_games').
 use crate::adam::Adam;
 use crate::config::CentralValueConfig;
 use crate::losses::critic_loss;
@@ -23,6 +24,10 @@ use crate::schedule::Scheduler;
 use rlhost_model::central_value::{CentralValue, MODULE};
 use rlhost_sdk::{ErrorKind, PluginError};
 use tch::{Device, Kind, Tensor};
+
+/// The critic's autocast dtype with its `mixed_precision`: `torch.amp.autocast('cuda')` without a
+/// dtype, which is float16.
+pub const CRITIC_MIXED_PRECISION_DTYPE: Kind = Kind::Half;
 
 /// What the critic trains on: the flattened batch (row = env·H + t, as the agent's).
 #[derive(Debug)]
@@ -117,8 +122,22 @@ impl CentralValueTrain {
     }
 
     /// `train_critic` / `calc_gradients` on rows `[start, start + len)`: one Adam step. Returns
-    /// the loss, or `None` (and no step) when it is not finite.
+    /// the loss, or `None` (and no step) when it is not finite. With `mixed_precision` on CUDA the
+    /// whole step runs under float16 autocast, as rl_games' `train` wraps `train_critic` in
+    /// `torch.amp.autocast('cuda')` (torch's default dtype there); rl_games builds the critic a
+    /// GradScaler too but only its unused `train_on_batch` calls it, so nothing is scaled.
     fn train_minibatch(&mut self, batch: &CriticBatch<'_>, start: i64, len: i64) -> Result<Option<f64>, PluginError> {
+        let device = batch.states.device();
+        if self.cfg.mixed_precision && device.is_cuda() {
+            rlhost_torch_shim::autocast(device, CRITIC_MIXED_PRECISION_DTYPE, || self.step_on_rows(batch, start, len))
+                .map_err(|e| PluginError::new(ErrorKind::Device, format!("central value mixed precision: {e}")))?
+        } else {
+            self.step_on_rows(batch, start, len)
+        }
+    }
+
+    /// The forward, loss and Adam step of [`CentralValueTrain::train_minibatch`].
+    fn step_on_rows(&mut self, batch: &CriticBatch<'_>, start: i64, len: i64) -> Result<Option<f64>, PluginError> {
         let rows = |t: &Tensor| t.narrow(0, start, len);
         let values = self.model.forward_train(&rows(batch.states));
         let (old, returns) = (rows(batch.old_values), rows(batch.returns));
