@@ -7,8 +7,9 @@
 #
 # Set-up first (scripts/setup.sh and bench/setup_rl_games.sh, both idempotent and cached). After
 # that the checks take about 5 minutes: the CUDA-branch tests (RLHOST_REQUIRE_CUDA=1 turns their
-# "skipped: no CUDA" into a failure), training, resume, play and export on cuda:0, the Python torch
-# env on cuda:0, and the benchmark. Logs: /tmp/rlhost-gpu-check/. Exit status 0 only if all pass.
+# "skipped: no CUDA" into a failure; a2c_continuous' tests/mixed_precision.rs trains and resumes in
+# mixed precision), training, resume (also with mixed_precision), play and export on cuda:0, the
+# Python torch env on cuda:0, and the benchmark. Logs: /tmp/rlhost-gpu-check/. Exit status 0 only if all pass.
 set -uo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 EPOCHS=40
@@ -62,6 +63,14 @@ check resume-pendulum train --config configs/pendulum_ppo.yaml --max-iterations 
   --checkpoint "$(newest cuda_pendulum)" params.config.train_dir="$RUNS"
 check train-rl-games-arithmetic train --config configs/pendulum_ppo.yaml --max-iterations 5 --experiment cuda_exact \
   params.config.arithmetic=rl_games params.config.train_dir="$RUNS"
+# mixed_precision (bf16 autocast + GradScaler; the critic under float16 autocast), then a resume that
+# restores the scaler (scaler.scale, scaler._growth_tracker in the checkpoint).
+check train-mixed-precision train --config configs/pendulum_central_value_ppo.yaml --max-iterations 10 \
+  --experiment cuda_mixed params.config.mixed_precision=true params.config.central_value_config.mixed_precision=true \
+  params.config.train_dir="$RUNS"
+check resume-mixed-precision train --config configs/pendulum_central_value_ppo.yaml --max-iterations 15 \
+  --experiment cuda_mixed_resumed --checkpoint "$(newest cuda_mixed)" params.config.mixed_precision=true \
+  params.config.central_value_config.mixed_precision=true params.config.train_dir="$RUNS"
 check train-central-value train --config configs/pendulum_central_value_ppo.yaml --max-iterations 10 \
   --experiment cuda_cv params.config.train_dir="$RUNS"
 check play-pendulum target/release/rlhost play --plugin-dir plugins --device "$DEVICE" --config configs/pendulum_ppo.yaml \

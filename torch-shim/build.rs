@@ -1,5 +1,5 @@
-//! Compiles `src/shim.cpp`, `src/fused.cpp` and `src/c10d.cpp` (with ProcessGroupNCCL when the
-//! CUDA and NCCL headers are there, [`nccl_includes`]) against the same libtorch that torch-sys links, the way torch-sys finds it:
+//! Compiles `src/shim.cpp`, `src/fused.cpp`, `src/amp.cpp` and `src/c10d.cpp` (with ProcessGroupNCCL
+//! when the CUDA and NCCL headers are there, [`nccl_includes`]) against the same libtorch that torch-sys links, the way torch-sys finds it:
 //! with `LIBTORCH_USE_PYTORCH` set, python's `torch.utils.cpp_extension` paths and
 //! `torch._C._GLIBCXX_USE_CXX11_ABI`; otherwise `LIBTORCH` (or torch-sys' library folder) with
 //! `include/`, `include/torch/csrc/api/include` and `LIBTORCH_CXX11_ABI` (default 1).
@@ -110,7 +110,7 @@ fn nccl_includes(torch_lib: &Path) -> Result<Vec<PathBuf>, String> {
 }
 
 fn main() {
-    for source in ["src/shim.cpp", "src/fused.cpp", "src/c10d.cpp", "src/guard.h", "gloo-decls"] {
+    for source in ["src/shim.cpp", "src/fused.cpp", "src/amp.cpp", "src/c10d.cpp", "src/guard.h", "gloo-decls"] {
         println!("cargo:rerun-if-changed={source}");
     }
     println!("cargo:rerun-if-env-changed=DEP_TCH_LIBTORCH_LIB");
@@ -137,7 +137,7 @@ fn main() {
         build.define("_GLIBCXX_USE_CXX11_ABI", torch.cxx11_abi.as_str()).define("GLOG_USE_GLOG_EXPORT", None);
         build
     };
-    base().file("src/shim.cpp").file("src/fused.cpp").compile("rlhost_torch_shim");
+    base().file("src/shim.cpp").file("src/fused.cpp").file("src/amp.cpp").compile("rlhost_torch_shim");
 
     // c10d on its own, so the CUDA defines NCCL needs reach only it. ProcessGroupGloo.hpp includes
     // gloo headers the wheel does not ship: declaration-only stand-ins (`gloo-decls/`) name the

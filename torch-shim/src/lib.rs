@@ -3,6 +3,8 @@
 //! * the default CPU / CUDA generator's state, to save and restore ([`generator_state`],
 //!   [`set_generator_state`]), so a checkpoint resumes in constant time instead of replaying draws;
 //! * DLPack export and import ([`to_dlpack`], [`from_dlpack`]) for zero-copy exchange;
+//! * mixed precision ([`autocast`] with a chosen dtype, [`amp_unscale`] for a gradient scaler,
+//!   `src/amp.cpp`);
 //! * fused activation kernels for the fast arithmetic mode ([`fused_elu`], `src/fused.cpp`);
 //! * c10d collectives ([`ProcessGroup`]: TCPStore rendezvous, Gloo broadcast, all-reduce and
 //!   barrier, each bounded by a timeout) for data-parallel training across processes.
@@ -16,8 +18,10 @@ use std::fmt;
 use tch::{Device, Tensor};
 use torch_sys::C_tensor;
 
+pub mod amp;
 pub mod c10d;
 pub mod dlpack;
+pub use amp::{amp_unscale, autocast};
 pub use c10d::{nccl_built, Backend, GroupOptions, ProcessGroup, ReduceOp};
 pub use dlpack::{
     DLDataType, DLDataTypeCode, DLDevice, DLDeviceType, DLManagedTensor, DLManagedTensorVersioned, DLPackVersion,

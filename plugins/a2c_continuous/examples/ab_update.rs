@@ -72,7 +72,7 @@ fn main() {
         }
     }
     let scheduler = Scheduler::new(cfg.lr_schedule.clone(), cfg.learning_rate, cfg.entropy_coef);
-    let mut trainer = Trainer { adam, scheduler, entropy_coef: cfg.entropy_coef, dist: None };
+    let mut trainer = Trainer { adam, scheduler, entropy_coef: cfg.entropy_coef, dist: None, scaler: None };
     let mut batch = Batch {
         obs: g("ds.obs"),
         states: None,

@@ -22,6 +22,9 @@
 //! `seq_length` steps) and its minibatches are whole sequences started from the recorded states,
 //! reset on done whatever `zero_rnn_on_done` says (rl_games' `calc_gradients` always passes the
 //! dones).
+//!
+//! With the block's `mixed_precision` on CUDA each minibatch step runs under float16 autocast,
+//! unscaled (rl_games').
 use crate::adam::Adam;
 use crate::config::CentralValueConfig;
 use crate::losses::critic_loss;
@@ -31,6 +34,10 @@ use rlhost_model::central_value::{CentralValue, MODULE};
 use rlhost_model::network::SeqInput;
 use rlhost_sdk::{ErrorKind, PluginError};
 use tch::{Device, Kind, Tensor};
+
+/// The critic's autocast dtype with its `mixed_precision`: `torch.amp.autocast('cuda')` without a
+/// dtype, which is float16.
+pub const CRITIC_MIXED_PRECISION_DTYPE: Kind = Kind::Half;
 
 /// What the critic trains on: the flattened batch (row = env·H + t, as the agent's).
 #[derive(Debug)]
@@ -130,8 +137,22 @@ impl CentralValueTrain {
     }
 
     /// `train_critic` / `calc_gradients` on rows `[start, start + len)`: one Adam step. Returns
-    /// the loss, or `None` (and no step) when it is not finite.
+    /// the loss, or `None` (and no step) when it is not finite. With `mixed_precision` on CUDA the
+    /// whole step runs under float16 autocast, as rl_games' `train` wraps `train_critic` in
+    /// `torch.amp.autocast('cuda')` (torch's default dtype there); rl_games builds the critic a
+    /// GradScaler too but only its unused `train_on_batch` calls it, so nothing is scaled.
     fn train_minibatch(&mut self, batch: &CriticBatch<'_>, start: i64, len: i64) -> Result<Option<f64>, PluginError> {
+        let device = batch.states.device();
+        if self.cfg.mixed_precision && device.is_cuda() {
+            rlhost_torch_shim::autocast(device, CRITIC_MIXED_PRECISION_DTYPE, || self.step_on_rows(batch, start, len))
+                .map_err(|e| PluginError::new(ErrorKind::Device, format!("central value mixed precision: {e}")))?
+        } else {
+            self.step_on_rows(batch, start, len)
+        }
+    }
+
+    /// The forward, loss and Adam step of [`CentralValueTrain::train_minibatch`].
+    fn step_on_rows(&mut self, batch: &CriticBatch<'_>, start: i64, len: i64) -> Result<Option<f64>, PluginError> {
         let rows = |t: &Tensor| t.narrow(0, start, len);
         let values = match batch.sequences {
             None => self.model.forward_train(&rows(batch.states), &SeqInput::NONE),

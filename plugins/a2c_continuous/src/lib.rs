@@ -8,7 +8,8 @@
 //! - [`rollout`]: H steps of N envs into preallocated buffers, action mapping, reward shaping,
 //!   time-out bootstrap (§4.3–4.4); [`gae`]: advantages (§4.5).
 //! - [`update`]: dataset preparation and the minibatch loop (§4.6–4.9) with the [`losses`], the
-//!   [`adam`] optimiser and the LR [`schedule`] (§4.10).
+//!   [`adam`] optimiser and the LR [`schedule`] (§4.10); with `mixed_precision` on CUDA, under
+//!   bf16 autocast with the [`grad_scaler`].
 //! - [`central_value`]: rl_games' asymmetric critic on the env's `states`, trained before the
 //!   policy each epoch (§4.17).
 //! - [`diagnostics`]: rl_games' `use_diagnostics` scalars (§7.3).
@@ -27,6 +28,7 @@ pub mod config;
 pub mod diagnostics;
 pub mod distributed;
 pub mod gae;
+pub mod grad_scaler;
 pub mod losses;
 pub mod meters;
 pub mod nonfinite;

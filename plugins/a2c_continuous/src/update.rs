@@ -4,6 +4,7 @@ use crate::adam::Adam;
 use crate::config::{PpoConfig, ScheduleType};
 use crate::diagnostics::{Diagnostics, DiagnosticsStats};
 use crate::distributed::Distributed;
+use crate::grad_scaler::GradScaler;
 use crate::losses::{actor_loss, bound_loss, critic_loss, policy_kl};
 use crate::rollout::Rollout;
 use crate::schedule::Scheduler;
@@ -137,13 +138,20 @@ pub struct Trainer {
     pub entropy_coef: f64,
     /// The process group when training across processes (`multi_gpu`).
     pub dist: Option<Distributed>,
+    /// `mixed_precision` on CUDA: the loss scaler; the forward and losses then run under
+    /// [`MIXED_PRECISION_DTYPE`] autocast (rl_games' `calc_gradients`).
+    pub scaler: Option<GradScaler>,
 }
+
+/// The autocast dtype of the policy update with `mixed_precision`: rl_games 1.6.5's
+/// `a2c_continuous.calc_gradients` asks `torch.amp.autocast('cuda', dtype=torch.bfloat16)`.
+pub const MIXED_PRECISION_DTYPE: Kind = Kind::BFloat16;
 
 /// Why a minibatch step failed.
 enum StepError {
     /// The named quantity was not finite.
     NonFinite(&'static str),
-    /// A collective with the other ranks failed.
+    /// A collective with the other ranks failed, or libtorch refused a mixed-precision step.
     Peer(PluginError),
 }
 
@@ -156,6 +164,21 @@ fn peer_failure_first(
         Err(StepError::NonFinite(what)) => Ok(Err(what)),
         Err(StepError::Peer(e)) => Err(e),
     }
+}
+
+/// One minibatch's forward and losses, before the gradient step.
+struct Forward {
+    /// The policy's μ, σ of the minibatch rows (bf16 under autocast, as rl_games').
+    mu: Tensor,
+    sigma: Tensor,
+    /// Neg-log-probs of the stored actions under the current policy.
+    neglogp: Tensor,
+    a_loss: Tensor,
+    c_loss: Tensor,
+    entropy: Tensor,
+    b_loss: Tensor,
+    /// The total loss the gradients come from.
+    loss: Tensor,
 }
 
 /// Loss terms of one minibatch (scalars, still on the device).
@@ -263,17 +286,9 @@ impl Trainer {
         }
     }
 
-    /// One gradient step on rows `[start, start + len)` (`train_actor_critic`, §4.8–4.9).
-    /// Returns the name of the non-finite quantity on failure.
-    fn train_minibatch(
-        &mut self,
-        model: &mut Model,
-        batch: &mut Batch,
-        start: i64,
-        len: i64,
-        cfg: &PpoConfig,
-        diagnostics: Option<&mut Diagnostics>,
-    ) -> Result<MinibatchLosses, StepError> {
+    /// The forward pass and losses on rows `[start, start + len)` (the body of rl_games'
+    /// autocast region in `calc_gradients`).
+    fn forward(&self, model: &mut Model, batch: &Batch, start: i64, len: i64, cfg: &PpoConfig) -> Forward {
         let rows = |t: &Tensor| t.narrow(0, start, len);
         let out = match &batch.sequences {
             None => model.forward_train(&rows(&batch.obs)),
@@ -310,19 +325,64 @@ impl Trainer {
 
         // The extra 0.5 on the critic term is rl_games' (quirk 6).
         let loss = &a_loss + &c_loss * (0.5 * cfg.critic_coef) - &entropy * self.entropy_coef + &b_loss * bounds_coef;
-        if !loss.double_value(&[]).is_finite() {
-            return Err(StepError::NonFinite("loss"));
-        }
+        Forward { mu: out.mu, sigma: out.sigma, neglogp, a_loss, c_loss, entropy, b_loss, loss }
+    }
 
+    /// `trancate_gradients_and_step` after the backward: across processes the gradients are
+    /// averaged first; with the scaler they are unscaled before clipping and the step is skipped
+    /// (the scale backed off) when one is not finite.
+    fn gradient_step(&mut self, loss: &Tensor, cfg: &PpoConfig) -> Result<(), StepError> {
         self.adam.zero_grad();
-        loss.backward();
+        match &self.scaler {
+            Some(scaler) => scaler.scale(loss).backward(),
+            None => loss.backward(),
+        }
         if let Some(d) = &self.dist {
             d.average_gradients(&self.adam.params).map_err(StepError::Peer)?;
         }
-        if cfg.truncate_grads {
-            self.adam.clip_grad_norm(cfg.grad_norm);
+        match &mut self.scaler {
+            Some(scaler) => {
+                if cfg.truncate_grads {
+                    scaler.unscale(&self.adam).map_err(StepError::Peer)?;
+                    self.adam.clip_grad_norm(cfg.grad_norm);
+                }
+                scaler.step(&mut self.adam).map_err(StepError::Peer)?;
+                scaler.update();
+            }
+            None => {
+                if cfg.truncate_grads {
+                    self.adam.clip_grad_norm(cfg.grad_norm);
+                }
+                self.adam.step();
+            }
         }
-        self.adam.step();
+        Ok(())
+    }
+
+    /// One gradient step on rows `[start, start + len)` (`train_actor_critic`, §4.8–4.9).
+    /// Returns the name of the non-finite quantity on failure.
+    fn train_minibatch(
+        &mut self,
+        model: &mut Model,
+        batch: &mut Batch,
+        start: i64,
+        len: i64,
+        cfg: &PpoConfig,
+        diagnostics: Option<&mut Diagnostics>,
+    ) -> Result<MinibatchLosses, StepError> {
+        let rows = |t: &Tensor| t.narrow(0, start, len);
+        let out = match &self.scaler {
+            Some(_) => rlhost_torch_shim::autocast(batch.obs.device(), MIXED_PRECISION_DTYPE, || {
+                self.forward(model, batch, start, len, cfg)
+            })
+            .map_err(|e| StepError::Peer(PluginError::new(ErrorKind::Device, format!("mixed precision: {e}"))))?,
+            None => self.forward(model, batch, start, len, cfg),
+        };
+        if !out.loss.double_value(&[]).is_finite() {
+            return Err(StepError::NonFinite("loss"));
+        }
+        self.gradient_step(&out.loss, cfg)?;
+        let Forward { neglogp, a_loss, c_loss, entropy, b_loss, .. } = &out;
 
         let (mu, sigma) = (out.mu.detach(), out.sigma.detach());
         let kl = tch::no_grad(|| policy_kl(&mu, &sigma, &rows(&batch.mu), &rows(&batch.sigma)));
@@ -332,7 +392,7 @@ impl Trainer {
         rows(&batch.sigma).copy_(&sigma);
         if let Some(d) = diagnostics {
             let (values, returns, old) = (rows(&batch.old_values), rows(&batch.returns), rows(&batch.old_neglogp));
-            d.mini_batch(&values, &returns, &neglogp, &old, cfg.e_clip);
+            d.mini_batch(&values, &returns, neglogp, &old, cfg.e_clip);
         }
         Ok(MinibatchLosses {
             a_loss: a_loss.detach(),

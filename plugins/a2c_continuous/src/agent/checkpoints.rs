@@ -1,7 +1,7 @@
 //! Checkpoint triggers and stop conditions (docs/rl_games.md §4.14), the metadata, save and restore (the
 //! contract is `CHECKPOINT.md` of `rlhost-model`).
 use super::rng::{self, GENERATOR_DEVICE, GENERATOR_STATE};
-use super::{PpoAgent, PLUGIN_ID};
+use super::{PpoAgent, PLUGIN_ID, SCALER_GROWTH_TRACKER, SCALER_SCALE};
 use crate::meters::{AverageMeter, EpisodeMeters};
 use rlhost_model::central_value::{CHECKPOINT_PREFIX, MODULE, OPTIMIZER_PREFIX};
 use rlhost_model::checkpoint::{self, keys, names, LoadedCheckpoint, OBS_RMS, VALUE_RMS};
@@ -146,7 +146,7 @@ impl PpoAgent {
         let dev = self.device;
         let mut assignments: Vec<(Tensor, Tensor)> = Vec::new();
         for (name, p) in self.state_tensors() {
-            if name.ends_with("optimizer.step") || name.ends_with(".count") {
+            if name.ends_with("optimizer.step") || name.ends_with(".count") || name.starts_with("scaler.") {
                 continue;
             }
             let kind = p.kind();
@@ -190,6 +190,23 @@ impl PpoAgent {
                 Some((states_count, value_count, step, lr))
             }
             None => None,
+        };
+        // rl_games: `if self.mixed_precision and 'scaler' in weights: scaler.load_state_dict(...)`.
+        let scaler_state = match &self.trainer.scaler {
+            Some(_) if ck.has(SCALER_SCALE) => {
+                let scale = scalar(SCALER_SCALE)?;
+                if !(scale.is_finite() && scale > 0.0) {
+                    return Err(ck.error(format!("tensor '{SCALER_SCALE}' must be in (0, inf), got {scale}")));
+                }
+                let tracker = steps(SCALER_GROWTH_TRACKER)?;
+                if tracker.fract() != 0.0 || tracker > i32::MAX as f64 {
+                    return Err(ck.error(format!(
+                        "tensor '{SCALER_GROWTH_TRACKER}' must be a whole count of steps, got {tracker}"
+                    )));
+                }
+                Some((scale, tracker as i64))
+            }
+            _ => None,
         };
         let epoch: u64 = counter(&ck, "epoch")?;
         let frame: u64 = counter(&ck, "frame")?;
@@ -268,6 +285,9 @@ impl PpoAgent {
         }
         self.trainer.adam.step = step;
         self.trainer.adam.lr = last_lr;
+        if let (Some(scaler), Some((scale, tracker))) = (&mut self.trainer.scaler, scaler_state) {
+            scaler.load(scale, tracker);
+        }
         if let Some(e) = entropy_coef {
             self.trainer.entropy_coef = e;
         }

@@ -15,6 +15,7 @@ use crate::adam::Adam;
 use crate::central_value::CentralValueTrain;
 use crate::config::{Params, PpoConfig};
 use crate::distributed::{Distributed, DistributedConfig};
+use crate::grad_scaler::GradScaler;
 use crate::meters::EpisodeMeters;
 use crate::rollout::Rollout;
 use crate::schedule::Scheduler;
@@ -190,7 +191,9 @@ impl PpoAgent {
         if let Some(c) = critic.as_mut() {
             c.dist = dist.clone();
         }
-        let trainer = Trainer { adam, scheduler, entropy_coef: cfg.entropy_coef, dist: dist.clone() };
+        // rl_games' `GradScaler('cuda', enabled=mixed_precision)`: off on the CPU, where torch disables it.
+        let scaler = (cfg.mixed_precision && device.is_cuda()).then(|| GradScaler::new(device));
+        let trainer = Trainer { adam, scheduler, entropy_coef: cfg.entropy_coef, dist: dist.clone(), scaler };
         let mut rollout = Rollout::new(&env, cfg.horizon_length, device, critic.is_some())?;
         if model.net.is_rnn() {
             check_sequences(&cfg)?;
@@ -283,9 +286,18 @@ impl PpoAgent {
             push_rms(&mut out, &format!("{prefix}.{VALUE_RMS}"), c.model.value_rms.as_ref());
             push_adam(&mut out, OPTIMIZER_PREFIX, &c.adam);
         }
+        if let Some(scaler) = &self.trainer.scaler {
+            out.push((SCALER_SCALE.into(), Tensor::from(scaler.current_scale())));
+            out.push((SCALER_GROWTH_TRACKER.into(), Tensor::from(scaler.growth_tracker() as f64)));
+        }
         out
     }
 }
+
+/// Checkpoint key of the mixed-precision loss scale (rl_games' `scaler` state dict, `scale`).
+pub const SCALER_SCALE: &str = "scaler.scale";
+/// Checkpoint key of the scaler's consecutive finite steps (`scaler` state dict, `_growth_tracker`).
+pub const SCALER_GROWTH_TRACKER: &str = "scaler._growth_tracker";
 
 /// rl_games' layout of a recurrent policy's batch: the horizon and each minibatch are whole
 /// sequences (rl_games raises for the minibatch, and indexes past its state record otherwise).

@@ -39,6 +39,9 @@ pub struct CentralValueConfig {
     pub weight_decay: f64,
     /// `freeze_critic`: no critic updates at all.
     pub freeze_critic: bool,
+    /// `mixed_precision` of this block, on CUDA: the critic's minibatch step runs under float16
+    /// autocast, without loss scaling (rl_games 1.6.5's `CentralValueTrain.train`); off on the CPU.
+    pub mixed_precision: bool,
 }
 
 impl CentralValueConfig {
@@ -48,7 +51,7 @@ impl CentralValueConfig {
     }
 
     /// Records the keys of the block that ask for something not built yet.
-    pub fn refusals(cv: &Section<'_>, device: Device, out: &mut Refusals) -> ConfigResult<()> {
+    pub fn refusals(cv: &Section<'_>, out: &mut Refusals) -> ConfigResult<()> {
         if let Some(network) = cv.child("network")? {
             ValueNetConfig::refusals(&network, out)?;
         }
@@ -58,19 +61,17 @@ impl CentralValueConfig {
                 out.refuse(model.key_path("name"), format!("model '{name}', only central_value"));
             }
         }
-        if device.is_cuda() {
-            out.check(cv, "mixed_precision", "bf16 mixed precision on a CUDA device");
-        }
         Ok(())
     }
 
     /// Parses the block for a batch of `num_actors` × `horizon_length` rows; `max_epochs` is the
-    /// agent's (rl_games passes it to the critic's linear schedule).
+    /// agent's (rl_games passes it to the critic's linear schedule); `device` the training device.
     pub fn parse(
         cv: &Section<'_>,
         num_actors: i64,
         batch: i64,
         max_epochs: i64,
+        device: Device,
         warn: &mut dyn FnMut(String),
     ) -> ConfigResult<Self> {
         let p = |key: &str| cv.key_path(key);
@@ -111,6 +112,10 @@ impl CentralValueConfig {
         } else {
             LrScheduleConfig::Identity
         };
+        let mixed_precision = cv.bool_or("mixed_precision", false)?;
+        if mixed_precision && !device.is_cuda() {
+            warn(CV_MIXED_PRECISION_OFF_ON_CPU.into());
+        }
         let truncate_grads = cv.bool_or("truncate_grads", false)?;
         let grad_norm = cv.f64_or("grad_norm", 1.0)?;
         if truncate_grads {
@@ -129,9 +134,15 @@ impl CentralValueConfig {
             truncate_grads,
             weight_decay: check(&p("weight_decay"), cv.f64_or("weight_decay", 0.0)?, Range::NonNegative)?,
             freeze_critic: cv.bool_or("freeze_critic", false)?,
+            mixed_precision,
         })
     }
 }
+
+/// The one line `central_value_config.mixed_precision: True` gives on the CPU, where torch
+/// disables CUDA autocast (and the critic's GradScaler, with a warning) and trains in float32.
+pub const CV_MIXED_PRECISION_OFF_ON_CPU: &str =
+    "central_value_config.mixed_precision: True, but the device is the CPU: mixed precision is off for the central value (torch disables CUDA autocast there, as in rl_games), training in float32";
 
 /// Every `central_value_config` key: the ones read above, the ones rl_games 1.6.5 accepts and
 /// never reads (`kl_threshold`, `schedule_type`, which Isaac Lab's configs set), and the network's.

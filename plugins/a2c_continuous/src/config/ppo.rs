@@ -98,8 +98,8 @@ pub struct PpoConfig {
     /// `zero_rnn_on_done` (default true): a recurrent policy's states are zeroed where an
     /// episode ended, in the rollout and (through the done flags) in the update.
     pub zero_rnn_on_done: bool,
-    /// `mixed_precision` as configured; on the CPU rl_games (torch) runs it in float32, and so
-    /// does this plugin; on CUDA it is refused (bf16 autocast is not implemented yet).
+    /// `mixed_precision` as configured: on CUDA the policy update runs under bf16 autocast with a
+    /// GradScaler (rl_games'); on the CPU torch disables both, and this plugin trains in float32.
     pub mixed_precision: bool,
     /// `use_diagnostics`: rl_games' `PpoDiagnostics` scalars (docs/rl_games.md §7.3).
     pub use_diagnostics: bool,
@@ -128,10 +128,10 @@ impl PpoConfig {
     /// linear-schedule fallback. Every refused key is reported in one error.
     pub fn parse(config: Section<'_>, device: Device, warn: &mut dyn FnMut(String)) -> ConfigResult<Self> {
         let mut refused = Refusals::default();
-        Self::refusals(&config, device, &mut refused)?;
+        Self::refusals(&config, &mut refused)?;
         refused.into_result()?;
         let mixed_precision = config.bool_or("mixed_precision", false)?;
-        if mixed_precision {
+        if mixed_precision && !device.is_cuda() {
             warn(MIXED_PRECISION_OFF_ON_CPU.into());
         }
         if config.has("seq_len") {
@@ -262,7 +262,7 @@ impl PpoConfig {
             check(&p("grad_norm"), grad_norm, Range::Positive)?;
         }
         let central_value = match central_value_section(&config)? {
-            Some(cv) => Some(CentralValueConfig::parse(&cv, num_actors, batch, max_epochs, warn)?),
+            Some(cv) => Some(CentralValueConfig::parse(&cv, num_actors, batch, max_epochs, device, warn)?),
             None => None,
         };
         let has_value_loss = central_value.is_none() || config.bool_or("use_experimental_cv", true)?;
@@ -314,13 +314,10 @@ impl PpoConfig {
     }
 
     /// Records the rl_games features of `params.config` that change the algorithm and are not
-    /// implemented here (mixed precision only on CUDA: on the CPU it is float32, as rl_games).
-    pub fn refusals(config: &Section<'_>, device: Device, out: &mut Refusals) -> ConfigResult<()> {
+    /// implemented here.
+    pub fn refusals(config: &Section<'_>, out: &mut Refusals) -> ConfigResult<()> {
         if let Some(cv) = central_value_section(config)? {
-            CentralValueConfig::refusals(&cv, device, out)?;
-        }
-        if device.is_cuda() {
-            out.check(config, "mixed_precision", "bf16 mixed precision on a CUDA device");
+            CentralValueConfig::refusals(&cv, out)?;
         }
         out.check(config, "normalize_rms_advantage", "the EMA advantage normaliser");
         out.check(config, "self_play_config", "self-play");
@@ -388,7 +385,7 @@ impl Params {
             refused.refuse("params.model.name", format!("model '{model_name}', only continuous_a2c_logstd"));
         }
         NetworkConfig::refusals(&network, &mut refused)?;
-        PpoConfig::refusals(&config, device, &mut refused)?;
+        PpoConfig::refusals(&config, &mut refused)?;
         refused.into_result()?;
         let mut config = PpoConfig::parse(config, device, warn)?;
         let mut network = NetworkConfig::parse(&network)?;

@@ -273,13 +273,24 @@ pub fn make_agent(
     run_dir: &Path,
     quiet: bool,
 ) -> Result<(PpoAgent, Arc<Record>), PluginError> {
+    make_agent_on(params, env, run_dir, quiet, DlDevice::CPU)
+}
+
+/// [`make_agent`] training on `device` (the environment stays on the CPU).
+pub fn make_agent_on(
+    params: &Value,
+    env: ReachEnv,
+    run_dir: &Path,
+    quiet: bool,
+    device: DlDevice,
+) -> Result<(PpoAgent, Arc<Record>), PluginError> {
     let (obs, record) = observer(quiet);
     let args = AlgoArgs {
         params_json: RString::from(params.to_string()),
         env: vec_env_box(env).unwrap(),
         observer: obs,
         run_dir: RString::from(run_dir.to_string_lossy().as_ref()),
-        device: DlDevice::CPU,
+        device,
         seed: params["seed"].as_u64().unwrap_or(7),
     };
     // The host seeds libtorch before building an agent; so does this stand-in for it.
