@@ -8,7 +8,9 @@ Each round runs every program once, in the order given (the rlhost binaries, the
 a loaded machine slows all of them alike; the figures are per-program medians over the rounds of
 the train FPS (frames of epochs 2..E / time between the epoch-1 and epoch-E console lines, as
 side_by_side.py measures it) and the ratios to rl_games. `--env KEY=VALUE` (repeatable) sets an
-environment variable for one program: `--env before:GLIBC_TUNABLES=...`. Prints the load
+environment variable for one program (`--env before:GLIBC_TUNABLES=...`), `--override NAME:KEY=VALUE`
+a config override for one rlhost program (`--override exact:params.config.arithmetic=rl_games`;
+the same binary may be listed under two names). Prints the load
 (`/proc/loadavg`) before and after and the cores other processes used during each run; writes
 `--json` (default bench/results/train_fps_ab.json). The plugins are those of `plugins/`.
 """
@@ -39,8 +41,8 @@ def parse_args():
     ap.add_argument("--rlhost", action="append", default=[], metavar="NAME=BINARY",
                     help="an rlhost binary to time (repeatable; default rlhost=target/release/rlhost)")
     ap.add_argument("--env", action="append", default=[], metavar="NAME:KEY=VALUE")
-    ap.add_argument("--override", action="append", default=[], metavar="KEY=VALUE",
-                    help="an rlhost config override for every rlhost run, e.g. params.config.arithmetic=rl_games")
+    ap.add_argument("--override", action="append", default=[], metavar="NAME:KEY=VALUE",
+                    help="a config override for one rlhost program, e.g. exact:params.config.arithmetic=rl_games")
     ap.add_argument("--work-dir", default="/tmp/rlhost-train-fps-ab")
     ap.add_argument("--json", default=os.path.join(HERE, "results", "train_fps_ab.json"))
     return ap.parse_args()
@@ -50,6 +52,10 @@ def main():
     args = parse_args()
     config = os.path.abspath(args.config)
     rlhosts = [tuple(s.split("=", 1)) for s in args.rlhost] or [("rlhost", os.path.join(ROOT, "target/release/rlhost"))]
+    overrides = {}
+    for spec in args.override:
+        name, kv = spec.split(":", 1)
+        overrides.setdefault(name, []).append(kv)
     envs = {}
     for spec in args.env:
         name, kv = spec.split(":", 1)
@@ -68,7 +74,7 @@ def main():
             else:
                 cmd = [os.path.abspath(binary), "train", "--plugin-dir", os.path.join(ROOT, "plugins"), "--config",
                        config, "--seed", str(args.seed), "--max-iterations", str(args.epochs), "--experiment",
-                       experiment] + args.override
+                       experiment] + overrides.get(name, [])
             env = dict(os.environ, **envs.get(name, {}))
             log = os.path.join(args.work_dir, experiment + ".log")
             lines, wall, own, foreign = sbs.run_program(name, cmd, args.work_dir, log, env=env)
@@ -84,7 +90,7 @@ def main():
     os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
     with open(args.json, "w") as f:
         json.dump({"config": os.path.relpath(config, ROOT), "epochs": args.epochs, "rounds": args.rounds,
-                   "load_before": load_before, "load_after": load_after, "overrides": args.override,
+                   "load_before": load_before, "load_after": load_after, "overrides": overrides,
                    "env": envs, "runs": runs, "median_train_fps": summary}, f, indent=1)
 
 
