@@ -20,9 +20,8 @@ sed -E 's/torch_threads: [0-9]+/torch_threads: 1/' "${1:-configs/pendulum_isaacl
 E1=${E1:-4}; E2=${E2:-12}; ROUNDS=${ROUNDS:-2}
 PROGS=${PROGS:-"before after after_exact rl_games"}
 PY=${RL_GAMES_PYTHON:-$HOME/.cache/rlhost/venv-rlgames-1.6.5/bin/python}
-n=0
-measure() { # program epochs -> "user sys minflt"
-  n=$((n + 1)); local exp="cpe_$$_$n" bin="target/release/rlhost" extra=()
+measure() { # program epochs -> "user sys minflt" (runs in a subshell: the name must be unique by itself)
+  local exp="cpe_$$_${1}_${2}_$(date +%s%N)" bin="target/release/rlhost" extra=()
   case $1 in
     before) bin=${BEFORE:?BEFORE=/path/to/the/old/rlhost} ;;
     after_exact) extra=(params.config.arithmetic=rl_games) ;;
