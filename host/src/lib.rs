@@ -5,7 +5,7 @@
 //! rl_games / Isaac Lab configs, [`runner`] is rl_games' `Runner` (load, then train or play),
 //! [`wrapper`] is the host-side env wrapper, [`observer`] receives what plugins report and
 //! [`tensorboard`] writes it; [`bench`] measures throughput; [`export`] writes ONNX files
-//! through a player plugin. Nothing here names a plugin crate.
+//! through a player plugin; [`heap`] sets the C heap policy of the process. Nothing here names a plugin crate.
 pub mod bench;
 pub mod cli;
 pub mod config;
@@ -14,6 +14,7 @@ pub mod discovery;
 pub mod doc_reader;
 pub mod episodes;
 pub mod export;
+pub mod heap;
 pub mod observer;
 pub mod probe;
 pub mod registry;

@@ -3,6 +3,7 @@ use clap::Parser;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    rlhost::heap::keep_freed_memory();
     let cli = rlhost::cli::Cli::parse();
     match rlhost::cli::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
