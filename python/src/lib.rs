@@ -400,6 +400,9 @@ fn _dev_plugin_dir() -> String {
 
 #[pymodule]
 fn _rlhost(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    // The binary's heap policy (host/src/heap.rs), from the import on: the training that follows
+    // allocates its tensors after it.
+    rlhost::heap::keep_freed_memory();
     let py = m.py();
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_class::<Runner>()?;
