@@ -15,7 +15,9 @@ Each config file is copied unchanged into its own run folder and trained with
   when there is a `central_value_config` (the privileged `states` group its critic reads);
   `env_config.channels_first=true` for a cnn with `permute_input: False` (Isaac Lab 3.0's camera
   task emits (C, H, W) images);
-- `--device cpu`, `--num-envs` (16; 4 on the camera env, which renders on the CPU), `--max-iterations`;
+- `--device cpu`, `--num-envs` (16; 4 on the camera env, which renders on the CPU, and 4 when
+  `seq_length` is over 64: factory's and forge's 128-step sequences through 1024-unit LSTMs),
+  `--max-iterations`;
 - `horizon_length` when it is over 64 steps (kept a multiple of `seq_length`);
 - `minibatch_size` and `central_value_config.minibatch_size` only where they do not divide the
   smaller batch (then half the batch).
@@ -61,7 +63,7 @@ WHEELS = [
 ]
 AGENT_CONFIG = re.compile(r"^(?:.*/)?isaaclab_tasks/(.+/agents/rl_games_[^/]*\.yaml)$")
 MAX_HORIZON = 64
-TRAIN_TIMEOUT_S = 300
+TRAIN_TIMEOUT_S = 600
 PLAY_TIMEOUT_S = 120
 
 
@@ -121,6 +123,9 @@ def plan(params, args):
     overrides = []
     env = "CartPoleCamera" if "cnn" in network else "CartPoleContinuous"
     num_envs = args.camera_envs if env == "CartPoleCamera" else args.num_envs
+    if int(config.get("seq_length", 4)) > MAX_HORIZON:
+        # Factory/forge: 128-step sequences through 1024-unit LSTMs, minutes per epoch on a CPU.
+        num_envs = args.long_sequence_envs
     overrides.append(f"params.config.env_name={env}")
     if "central_value_config" in config:
         overrides.append("params.config.env_config.states=true")
@@ -259,6 +264,7 @@ def main():
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--num-envs", type=int, default=16)
     parser.add_argument("--camera-envs", type=int, default=4, help="envs for CartPoleCamera (it renders on the CPU)")
+    parser.add_argument("--long-sequence-envs", type=int, default=4, help=f"envs when seq_length > {MAX_HORIZON}")
     parser.add_argument("--only", help="run only the configs whose path contains this")
     args = parser.parse_args()
     if args.num_envs % 2 or args.camera_envs % 2:
