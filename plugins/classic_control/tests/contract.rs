@@ -110,7 +110,12 @@ fn goal_terminates_mountain_car_and_acrobot() {
 #[test]
 fn random_initial_episode_length_staggers_time_outs() {
     let (n, limit) = (64u32, 10i64);
-    let config = EnvConfig { max_episode_steps: Some(limit as u32), init_at_random_ep_len: true, states: false, channels_first: false };
+    let config = EnvConfig {
+        max_episode_steps: Some(limit as u32),
+        init_at_random_ep_len: true,
+        states: false,
+        channels_first: false,
+    };
     let mut e = ClassicEnv::<Pendulum>::new(n, 3, Device::Cpu, &config).unwrap();
     let start = Vec::<i64>::try_from(e.elapsed_steps()).unwrap();
     assert!(start.iter().all(|&s| (0..limit).contains(&s)), "{start:?}");
@@ -191,7 +196,8 @@ fn info_describes_the_spaces() {
 
 #[test]
 fn states_true_adds_the_physical_state_as_a_privileged_group() {
-    let config = EnvConfig { max_episode_steps: None, init_at_random_ep_len: false, states: true, channels_first: false };
+    let config =
+        EnvConfig { max_episode_steps: None, init_at_random_ep_len: false, states: true, channels_first: false };
     let mut e = ClassicEnv::<Acrobot>::new(3, 5, Device::Cpu, &config).unwrap();
     let info = e.info();
     assert_eq!(info.observations.len(), 2);

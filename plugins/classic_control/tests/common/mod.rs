@@ -19,7 +19,8 @@ pub fn args(n: u32, seed: u64, config: &str) -> EnvArgs {
 
 /// A CPU environment batch with an optional step-limit override.
 pub fn env<D: Dynamics>(n: u32, seed: u64, max_steps: Option<u32>) -> ClassicEnv<D> {
-    let config = EnvConfig { max_episode_steps: max_steps, init_at_random_ep_len: false, states: false, channels_first: false };
+    let config =
+        EnvConfig { max_episode_steps: max_steps, init_at_random_ep_len: false, states: false, channels_first: false };
     ClassicEnv::<D>::new(n, seed, Device::Cpu, &config).unwrap()
 }
 
