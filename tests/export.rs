@@ -156,12 +156,10 @@ fn reference(ckpt: &Path, obs: &Tensor, network: &Value) -> (Tensor, Tensor, Ten
     (mu, sigma, value)
 }
 
-fn agreement(config: &str, overrides: &[&str]) {
-    let dir = plugins();
-    let d = dir.path();
-    let experiment = format!("export_{}", config.replace('.', "_"));
-    let ckpt = train(d, config, overrides, &experiment);
-    let model = d.join("policy.onnx");
+/// Trains `config` in `d` and exports its checkpoint with every output to `d/policy.onnx`:
+/// (checkpoint, model).
+fn train_and_export(d: &Path, config: &str, overrides: &[&str], experiment: &str) -> (PathBuf, PathBuf) {
+    let ckpt = train(d, config, overrides, experiment);
     let (code, stdout, stderr) = export(
         d,
         config,
@@ -170,6 +168,13 @@ fn agreement(config: &str, overrides: &[&str]) {
     );
     assert_eq!(code, 0, "{stdout}\n{stderr}");
     assert!(stdout.contains("exported policy.onnx (outputs: actions, mu, sigma, value)"), "{stdout}");
+    (ckpt, d.join("policy.onnx"))
+}
+
+fn agreement(config: &str, overrides: &[&str]) {
+    let dir = plugins();
+    let d = dir.path();
+    let (ckpt, model) = train_and_export(d, config, overrides, &format!("export_{}", config.replace('.', "_")));
     assert!(!d.read_dir().unwrap().flatten().any(|e| e.file_name().to_string_lossy().contains(".tmp")));
 
     let set = discover(&[d.to_path_buf()]);
@@ -296,15 +301,7 @@ const SEQ_STEPS: usize = 64;
 fn sequence_agreement(config: &str, overrides: &[&str], experiment: &str, states: &[(&str, [i64; 2])]) {
     let dir = plugins();
     let d = dir.path();
-    let ckpt = train(d, config, overrides, experiment);
-    let model = d.join("policy.onnx");
-    let (code, stdout, stderr) = export(
-        d,
-        config,
-        overrides,
-        &["--checkpoint", ckpt.to_str().unwrap(), "--output", "policy.onnx", "--outputs", "mu,sigma,value"],
-    );
-    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let (ckpt, model) = train_and_export(d, config, overrides, experiment);
 
     let set = discover(&[d.to_path_buf()]);
     let runner = runner(&set, config, overrides);

@@ -39,31 +39,6 @@ fn agent(run_dir: &Path) -> (PpoAgent, Arc<common::Record>) {
     })
 }
 
-/// The largest relative difference between the agent's tensors and the fixture's `<prefix>.*`,
-/// with the tensor's name and the number compared (central value tensors counted apart).
-fn worst_difference(
-    agent: &PpoAgent,
-    reference: &HashMap<String, Tensor>,
-    prefix: &str,
-) -> (f64, String, usize, usize) {
-    let mut worst = (0.0f64, String::new(), 0, 0);
-    for (name, t) in agent.state_tensors() {
-        if let Some(expected) = reference.get(&format!("{prefix}.{name}")) {
-            let d = common::relative_diff(&t, expected);
-            if d > worst.0 {
-                worst.0 = d;
-                worst.1 = name.clone();
-            }
-            if name.starts_with("assymetric_vf") {
-                worst.3 += 1;
-            } else {
-                worst.2 += 1;
-            }
-        }
-    }
-    worst
-}
-
 #[test]
 fn seed_42_with_a_central_value_trains_as_rl_games() {
     let reference = common::central_value_fixture(&fixtures().join("rl_games_1.6.5_pendulum_central_value_seed42.npz"));
@@ -90,7 +65,7 @@ fn seed_42_with_a_central_value_trains_as_rl_games() {
     record.stop_after_epochs.store(1, Ordering::SeqCst);
     one.train().unwrap();
     assert_eq!(one.epoch(), 1);
-    let (d1, name1, n1, cv1) = worst_difference(&one, &reference, "epoch1");
+    let (d1, name1, n1, cv1) = common::worst_difference(&one, &reference, "epoch1");
     eprintln!("after epoch 1: worst relative difference {d1:.2e} ({name1})");
     assert_eq!((n1, cv1), (15, 12 + 13), "weights, normalisers, the critic's Adam state");
     assert!(d1 < 1e-5, "after epoch 1, {name1} differs from rl_games' by {d1:.2e} (relative)");
@@ -110,7 +85,7 @@ fn seed_42_with_a_central_value_trains_as_rl_games() {
 
     let (mut two, _) = agent(&dir.path().join("two"));
     two.train().unwrap();
-    let (d2, name2, n2, cv2) = worst_difference(&two, &reference, "epoch2");
+    let (d2, name2, n2, cv2) = common::worst_difference(&two, &reference, "epoch2");
     eprintln!("after epoch 2: worst relative difference {d2:.2e} ({name2})");
     assert_eq!((n2, cv2), (15, 25));
     assert!(d2 < 1e-3, "after epoch 2, {name2} differs from rl_games' by {d2:.2e} (relative)");

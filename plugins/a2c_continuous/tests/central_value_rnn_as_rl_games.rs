@@ -43,30 +43,6 @@ fn agent(run_dir: &Path) -> (PpoAgent, Arc<common::Record>) {
     })
 }
 
-/// The largest relative difference between the agent's tensors and the fixture's `<prefix>.*`,
-/// its tensor, and how many actor-critic and central value tensors were compared.
-fn worst_difference(
-    agent: &PpoAgent,
-    reference: &HashMap<String, Tensor>,
-    prefix: &str,
-) -> (f64, String, usize, usize) {
-    let mut worst = (0.0f64, String::new(), 0, 0);
-    for (name, t) in agent.state_tensors() {
-        if let Some(expected) = reference.get(&format!("{prefix}.{name}")) {
-            let d = common::relative_diff(&t, expected);
-            if d > worst.0 {
-                worst = (d, name.clone(), worst.2, worst.3);
-            }
-            if name.starts_with("assymetric_vf") {
-                worst.3 += 1;
-            } else {
-                worst.2 += 1;
-            }
-        }
-    }
-    worst
-}
-
 /// Epoch `epoch`'s `losses/a_loss`, `losses/c_loss` and `losses/cval_loss` against the fixture's.
 fn check_losses(record: &common::Record, reference: &HashMap<String, Tensor>, epoch: usize, bound: f64) {
     for (tag, key) in [("losses/a_loss", "a_loss"), ("losses/c_loss", "c_loss"), ("losses/cval_loss", "cv_loss")] {
@@ -109,7 +85,7 @@ fn seed_42_with_a_recurrent_central_value_trains_as_rl_games() {
     record.stop_after_epochs.store(1, Ordering::SeqCst);
     one.train().unwrap();
     assert_eq!(one.epoch(), 1);
-    let (d1, name1, n1, cv1) = worst_difference(&one, &reference, "epoch1");
+    let (d1, name1, n1, cv1) = common::worst_difference(&one, &reference, "epoch1");
     eprintln!("after epoch 1: worst relative difference {d1:.2e} ({name1})");
     // Weights and 3 statistics per normaliser; the critic's Adam: 2 moments per tensor and the step.
     assert_eq!((n1, cv1), (15 + 6, 16 + 6 + 2 * 16 + 1), "weights, normalisers, the critic's Adam state");
@@ -121,7 +97,7 @@ fn seed_42_with_a_recurrent_central_value_trains_as_rl_games() {
 
     let (mut two, record) = agent(&dir.path().join("two"));
     two.train().unwrap();
-    let (d2, name2, n2, cv2) = worst_difference(&two, &reference, "epoch2");
+    let (d2, name2, n2, cv2) = common::worst_difference(&two, &reference, "epoch2");
     eprintln!("after epoch 2: worst relative difference {d2:.2e} ({name2})");
     assert_eq!((n2, cv2), (n1, cv1));
     assert!(d2 < 1e-3, "after epoch 2, {name2} differs from rl_games' by {d2:.2e} (relative)");

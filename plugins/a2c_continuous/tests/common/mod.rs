@@ -412,3 +412,28 @@ pub fn scalar_series(record: &Record, tag: &str) -> Vec<(i64, f64)> {
     let scalars = record.scalars.lock().unwrap();
     scalars.iter().filter(|(t, _, _)| t == tag).map(|&(_, x, v)| (x, v)).collect()
 }
+
+/// The largest relative difference between the agent's tensors and the fixture's `<prefix>.*`,
+/// with the tensor's name, and how many actor-critic and central value (`assymetric_vf*`)
+/// tensors were compared.
+pub fn worst_difference(
+    agent: &PpoAgent,
+    reference: &std::collections::HashMap<String, Tensor>,
+    prefix: &str,
+) -> (f64, String, usize, usize) {
+    let mut worst = (0.0f64, String::new(), 0, 0);
+    for (name, t) in agent.state_tensors() {
+        if let Some(expected) = reference.get(&format!("{prefix}.{name}")) {
+            let d = relative_diff(&t, expected);
+            if d > worst.0 {
+                worst = (d, name.clone(), worst.2, worst.3);
+            }
+            if name.starts_with("assymetric_vf") {
+                worst.3 += 1;
+            } else {
+                worst.2 += 1;
+            }
+        }
+    }
+    worst
+}
