@@ -13,11 +13,10 @@
 //! Fixture: `bench/ab/cv_fixture.py`. One test in its own binary: it owns libtorch's generator.
 use rlhost_a2c_continuous::PpoAgent;
 use rlhost_sdk::NativeAgent;
-use std::collections::HashMap;
 use std::path::Path;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use tch::{Kind, Tensor};
+use tch::Kind;
 
 mod common;
 
