@@ -109,10 +109,15 @@ def main():
         "rl_games": [VENV_PYTHON, os.path.abspath(__file__), "--rl-games-side", "--epochs", str(args.epochs),
                      "--variant", args.variant],
     }
+    # The example runs the agent in its own process, without the `rlhost` binary, whose `main`
+    # sets the C heap policy (host/src/heap.rs); the same values through glibc's tunables.
+    heap = "glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=1073741824"
+    envs = {"rlhost": dict(os.environ, GLIBC_TUNABLES=heap), "rl_games": None}
     runs = {"rlhost": [], "rl_games": []}
     for r in range(args.rounds):
         for program in ("rlhost", "rl_games"):
-            out = subprocess.run(commands[program], cwd=ROOT, check=True, capture_output=True, text=True).stdout
+            out = subprocess.run(commands[program], cwd=ROOT, check=True, capture_output=True, text=True,
+                                 env=envs[program]).stdout
             times = last_json(out)["update_time"]
             steady = statistics.median(times[1:]) if len(times) > 1 else times[0]
             runs[program].append({"update_time": times, "median_steady": steady})
