@@ -20,10 +20,6 @@ mod common;
 
 const SEED: u64 = 42;
 
-fn fixtures() -> std::path::PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
-}
-
 /// The digest's flat sample indices for a tensor of `numel` elements.
 fn sample_indices(numel: i64) -> Vec<i64> {
     if numel <= 256 {
@@ -36,7 +32,8 @@ fn sample_indices(numel: i64) -> Vec<i64> {
 
 fn agent(epochs: u64, run_dir: &Path) -> PpoAgent {
     let mut params: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(fixtures().join("cartpole_camera.json")).unwrap()).unwrap();
+        serde_json::from_str(&std::fs::read_to_string(common::fixtures().join("cartpole_camera.json")).unwrap())
+            .unwrap();
     let p = &mut params["params"];
     // rl_games' own ops: the fused kernels of the default `fast` arithmetic differ in the last bits.
     p["config"]["arithmetic"] = "rl_games".into();
@@ -91,7 +88,10 @@ fn worst(agent: &PpoAgent, reference: &HashMap<String, Tensor>, prefix: &str) ->
 #[test]
 fn the_camera_cartpole_config_trains_on_images_as_rl_games() {
     let reference: HashMap<String, Tensor> =
-        Tensor::read_npz(fixtures().join("rl_games_1.6.5_cartpole_camera_seed42.npz")).unwrap().into_iter().collect();
+        Tensor::read_npz(common::fixtures().join("rl_games_1.6.5_cartpole_camera_seed42.npz"))
+            .unwrap()
+            .into_iter()
+            .collect();
     let dir = tempfile::tempdir().unwrap();
     let mut one = agent(1, &dir.path().join("one"));
     let (d0, at0, n0) = worst(&one, &reference, "init");

@@ -22,14 +22,10 @@ mod common;
 
 const SEED: u64 = 42;
 
-fn fixtures() -> std::path::PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
-}
-
 /// A fresh agent on the shipped Pendulum config with states and the fixture's critic, with
 /// `max_epochs: 2` (which the critic's linear LR schedule spans), and what its observer records.
 fn agent(run_dir: &Path) -> (PpoAgent, Arc<common::Record>) {
-    let text = std::fs::read_to_string(fixtures().join("pendulum_central_value.json")).unwrap();
+    let text = std::fs::read_to_string(common::fixtures().join("pendulum_central_value.json")).unwrap();
     let central_value: serde_json::Value = serde_json::from_str(&text).unwrap();
     common::pendulum_agent(SEED, run_dir, |p| {
         p["config"]["max_epochs"] = 2.into();
@@ -40,7 +36,8 @@ fn agent(run_dir: &Path) -> (PpoAgent, Arc<common::Record>) {
 
 #[test]
 fn seed_42_with_a_central_value_trains_as_rl_games() {
-    let reference = common::central_value_fixture(&fixtures().join("rl_games_1.6.5_pendulum_central_value_seed42.npz"));
+    let reference =
+        common::central_value_fixture(&common::fixtures().join("rl_games_1.6.5_pendulum_central_value_seed42.npz"));
     let dir = tempfile::tempdir().unwrap();
 
     let (one, _) = agent(&dir.path().join("init"));

@@ -25,14 +25,10 @@ mod common;
 
 const SEED: u64 = 42;
 
-fn fixtures() -> std::path::PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
-}
-
 /// Pendulum with states, the fixture's recurrent policy and recurrent critic, `max_epochs: 2`
 /// (which the critic's linear LR schedule spans).
 fn agent(run_dir: &Path) -> (PpoAgent, Arc<common::Record>) {
-    let text = std::fs::read_to_string(fixtures().join("pendulum_central_value_rnn.json")).unwrap();
+    let text = std::fs::read_to_string(common::fixtures().join("pendulum_central_value_rnn.json")).unwrap();
     let variant: serde_json::Value = serde_json::from_str(&text).unwrap();
     common::pendulum_agent(SEED, run_dir, |p| {
         p["network"]["rnn"] = variant["policy_rnn"].clone();
@@ -60,7 +56,7 @@ fn check_losses(record: &common::Record, reference: &HashMap<String, Tensor>, ep
 #[test]
 fn seed_42_with_a_recurrent_central_value_trains_as_rl_games() {
     let reference =
-        common::central_value_fixture(&fixtures().join("rl_games_1.6.5_pendulum_central_value_rnn_seed42.npz"));
+        common::central_value_fixture(&common::fixtures().join("rl_games_1.6.5_pendulum_central_value_rnn_seed42.npz"));
     let dir = tempfile::tempdir().unwrap();
 
     let (one, _) = agent(&dir.path().join("init"));

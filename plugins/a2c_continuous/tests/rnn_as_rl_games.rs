@@ -21,19 +21,15 @@ mod common;
 
 const SEED: u64 = 42;
 
-fn fixtures() -> std::path::PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
-}
-
 /// The rl_games 1.6.5 fixture of the `name` variant.
 fn fixture(name: &str) -> HashMap<String, Tensor> {
-    let path = fixtures().join(format!("rl_games_1.6.5_pendulum_{name}_seed42.npz"));
+    let path = common::fixtures().join(format!("rl_games_1.6.5_pendulum_{name}_seed42.npz"));
     Tensor::read_npz(&path).unwrap().into_iter().collect()
 }
 
 /// A fresh agent on the shipped Pendulum config with the `name` variant's rnn, training `epochs`.
 fn pendulum_agent(name: &str, epochs: u64, run_dir: &Path) -> PpoAgent {
-    let text = std::fs::read_to_string(fixtures().join("pendulum_rnn.json")).unwrap();
+    let text = std::fs::read_to_string(common::fixtures().join("pendulum_rnn.json")).unwrap();
     let variants: serde_json::Value = serde_json::from_str(&text).unwrap();
     let variant = &variants[name];
     common::pendulum_agent(SEED, run_dir, |p| {

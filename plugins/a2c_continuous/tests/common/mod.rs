@@ -437,3 +437,8 @@ pub fn worst_difference(
     }
     worst
 }
+
+/// The folder of this crate's rl_games fixtures.
+pub fn fixtures() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
+}
