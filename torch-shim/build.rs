@@ -1,4 +1,4 @@
-//! Compiles `src/shim.cpp`, `src/fused.cpp`, `src/amp.cpp` and `src/c10d.cpp` (with ProcessGroupNCCL
+//! Compiles `src/shim.cpp`, `src/fused.cpp`, `src/amp.cpp`, `src/parallel.cpp` (with OpenMP) and `src/c10d.cpp` (with ProcessGroupNCCL
 //! when the CUDA and NCCL headers are there, [`nccl_includes`]) against the same libtorch that torch-sys links, the way torch-sys finds it:
 //! with `LIBTORCH_USE_PYTORCH` set, python's `torch.utils.cpp_extension` paths and
 //! `torch._C._GLIBCXX_USE_CXX11_ABI`; otherwise `LIBTORCH` (or torch-sys' library folder) with
@@ -110,7 +110,15 @@ fn nccl_includes(torch_lib: &Path) -> Result<Vec<PathBuf>, String> {
 }
 
 fn main() {
-    for source in ["src/shim.cpp", "src/fused.cpp", "src/amp.cpp", "src/c10d.cpp", "src/guard.h", "gloo-decls"] {
+    for source in [
+        "src/shim.cpp",
+        "src/fused.cpp",
+        "src/amp.cpp",
+        "src/parallel.cpp",
+        "src/c10d.cpp",
+        "src/guard.h",
+        "gloo-decls",
+    ] {
         println!("cargo:rerun-if-changed={source}");
     }
     println!("cargo:rerun-if-env-changed=DEP_TCH_LIBTORCH_LIB");
@@ -137,7 +145,15 @@ fn main() {
         build.define("_GLIBCXX_USE_CXX11_ABI", torch.cxx11_abi.as_str()).define("GLOG_USE_GLOG_EXPORT", None);
         build
     };
-    base().file("src/shim.cpp").file("src/fused.cpp").file("src/amp.cpp").compile("rlhost_torch_shim");
+    // -fopenmp: at::parallel_for is inline OpenMP in libtorch's headers and runs on one thread
+    // without it. The OpenMP runtime linked below is the wheel's own libgomp, libtorch's.
+    base()
+        .flag("-fopenmp")
+        .file("src/shim.cpp")
+        .file("src/fused.cpp")
+        .file("src/amp.cpp")
+        .file("src/parallel.cpp")
+        .compile("rlhost_torch_shim");
 
     // c10d on its own, so the CUDA defines NCCL needs reach only it. ProcessGroupGloo.hpp includes
     // gloo headers the wheel does not ship: declaration-only stand-ins (`gloo-decls/`) name the
@@ -160,6 +176,7 @@ fn main() {
     println!("cargo:rustc-link-search=native={}", torch.lib.display());
     println!("cargo:rustc-link-lib=torch_cpu");
     println!("cargo:rustc-link-lib=c10");
+    println!("cargo:rustc-link-lib=dylib:+verbatim=libgomp.so.1");
     // rpath to libtorch and libtorch_cuda (when the wheel has it) for this crate's tests.
     rlhost_build::link_with(&torch.lib);
     println!("cargo:rustc-env=RLHOST_TORCH_SHIM_CXX11_ABI={}", torch.cxx11_abi);

@@ -6,6 +6,7 @@
 //! * mixed precision ([`autocast`] with a chosen dtype, [`amp_unscale`] for a gradient scaler,
 //!   `src/amp.cpp`);
 //! * fused activation kernels for the fast arithmetic mode ([`fused_elu`], `src/fused.cpp`);
+//! * libtorch's intra-op thread pool for other work ([`parallel::parallel_for`], `src/parallel.cpp`);
 //! * c10d collectives ([`ProcessGroup`]: TCPStore rendezvous, Gloo broadcast, all-reduce and
 //!   barrier, each bounded by a timeout) for data-parallel training across processes.
 //!
@@ -21,6 +22,7 @@ use torch_sys::C_tensor;
 pub mod amp;
 pub mod c10d;
 pub mod dlpack;
+pub mod parallel;
 pub use amp::{amp_unscale, autocast};
 pub use c10d::{nccl_built, Backend, GroupOptions, ProcessGroup, ReduceOp};
 pub use dlpack::{

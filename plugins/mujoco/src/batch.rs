@@ -90,8 +90,7 @@ pub struct MujocoEnv {
     task: Arc<dyn Task>,
     model: Arc<Model>,
     slots: Vec<Slot>,
-    pool: Option<rayon::ThreadPool>,
-    num_threads: usize,
+    threads: Threads,
     max_steps: u32,
     device: Device,
     obs_dim: usize,
@@ -99,10 +98,62 @@ pub struct MujocoEnv {
     outcomes: Vec<Outcome>,
 }
 
-/// The cores torch's intra-op threads leave free, at least 1.
-pub fn default_num_threads() -> usize {
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    cores.saturating_sub(tch::get_num_threads().max(0) as usize).max(1)
+/// Who steps the batch.
+#[derive(Debug)]
+enum Threads {
+    /// libtorch's intra-op threads (the default): the env steps and the policy alternate, so
+    /// the env takes the threads the policy just used, awake, instead of a second pool that
+    /// competes with them for the cores (`rlhost_torch_shim::parallel`).
+    Torch,
+    /// `num_threads` of its own: a rayon pool, or the calling thread alone for 1.
+    Own { pool: Option<rayon::ThreadPool>, count: usize },
+}
+
+/// A raw pointer handed to the ranges of one `parallel_for`, each of which uses a disjoint part.
+struct Shared<T>(*mut T);
+
+impl<T> Clone for Shared<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<T> Copy for Shared<T> {}
+// SAFETY: only ever dereferenced on disjoint index ranges (`on_torch_threads`).
+unsafe impl<T> Sync for Shared<T> {}
+unsafe impl<T> Send for Shared<T> {}
+
+impl<T> Shared<T> {
+    /// The pointer (a method, so that closures capture the `Sync` wrapper, not its field).
+    fn get(self) -> *mut T {
+        self.0
+    }
+}
+
+/// Runs `work` on the envs of each range libtorch's `parallel_for` hands out, with their action
+/// rows and outcomes.
+fn on_torch_threads(
+    name: &str,
+    slots: &mut [Slot],
+    actions: &[f32],
+    nu: usize,
+    outcomes: &mut [Outcome],
+    work: impl Fn(&mut [Slot], &[f32], &mut [Outcome]) + Sync,
+) -> Result<(), PluginError> {
+    let n = slots.len();
+    assert!(actions.len() == n * nu && outcomes.len() == n, "one action row and one outcome per env");
+    let (slots, outcomes) = (Shared(slots.as_mut_ptr()), Shared(outcomes.as_mut_ptr()));
+    rlhost_torch_shim::parallel::parallel_for(n, |r| {
+        // SAFETY: parallel_for's ranges are disjoint and inside 0..n, so no two threads touch the
+        // same env or outcome; the borrows of the caller outlive the call.
+        let (s, o) = unsafe {
+            (
+                std::slice::from_raw_parts_mut(slots.get().add(r.start), r.len()),
+                std::slice::from_raw_parts_mut(outcomes.get().add(r.start), r.len()),
+            )
+        };
+        work(s, &actions[r.start * nu..r.end * nu], o);
+    })
+    .map_err(|e| PluginError::new(ErrorKind::Env, format!("{name}: stepping on libtorch's threads: {e}")))
 }
 
 impl MujocoEnv {
@@ -121,18 +172,9 @@ impl MujocoEnv {
             return Err(PluginError::new(ErrorKind::Config, format!("{name}: num_envs must be at least 1")));
         }
         check_device_available(name, device)?;
-        let num_threads = config.positive("num_threads")?.map_or_else(default_num_threads, |n| n as usize);
-        let pool = if num_threads > 1 {
-            let pool = rayon::ThreadPoolBuilder::new()
-                .num_threads(num_threads)
-                .thread_name(|i| format!("mujoco-{i}"))
-                .build()
-                .map_err(|e| {
-                    PluginError::new(ErrorKind::Env, format!("{name}: cannot start {num_threads} threads: {e}"))
-                })?;
-            Some(pool)
-        } else {
-            None
+        let threads = match config.positive("num_threads")? {
+            None => Threads::Torch,
+            Some(n) => Threads::Own { pool: Self::own_pool(name, n as usize)?, count: n as usize },
         };
         let obs_dim = task.obs_dim(&model);
         let slots = (0..num_envs)
@@ -154,13 +196,25 @@ impl MujocoEnv {
             task,
             model,
             slots,
-            pool,
-            num_threads,
+            threads,
             device,
             obs_dim,
         };
-        env.reset_all();
+        env.reset_all()?;
         Ok(env)
+    }
+
+    /// A rayon pool of `count` threads; none for 1 (the calling thread steps).
+    fn own_pool(name: &str, count: usize) -> Result<Option<rayon::ThreadPool>, PluginError> {
+        if count <= 1 {
+            return Ok(None);
+        }
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(count)
+            .thread_name(|i| format!("mujoco-{i}"))
+            .build()
+            .map_err(|e| PluginError::new(ErrorKind::Env, format!("{name}: cannot start {count} threads: {e}")))?;
+        Ok(Some(pool))
     }
 
     /// The environment name.
@@ -173,9 +227,12 @@ impl MujocoEnv {
         self.slots.len()
     }
 
-    /// Threads stepping the batch.
+    /// Threads stepping the batch (libtorch's intra-op thread count unless `num_threads` is set).
     pub fn num_threads(&self) -> usize {
-        self.num_threads
+        match &self.threads {
+            Threads::Torch => rlhost_torch_shim::parallel::intra_op_threads(),
+            Threads::Own { count, .. } => *count,
+        }
     }
 
     /// The shared model.
@@ -241,35 +298,45 @@ impl MujocoEnv {
     }
 
     /// Starts a new episode in every environment.
-    fn reset_all(&mut self) {
+    fn reset_all(&mut self) -> Result<(), PluginError> {
         let stepper = Stepper { task: self.task.as_ref(), max_steps: self.max_steps };
         let work = |slot: &mut Slot| stepper.start_episode(slot);
-        match &self.pool {
-            None => self.slots.iter_mut().for_each(work),
-            Some(pool) => pool.install(|| self.slots.par_iter_mut().for_each(work)),
+        match &self.threads {
+            Threads::Torch => {
+                on_torch_threads(&self.name, &mut self.slots, &[], 0, &mut self.outcomes, |slots, _, _| {
+                    slots.iter_mut().for_each(work)
+                })?
+            }
+            Threads::Own { pool: None, .. } => self.slots.iter_mut().for_each(work),
+            Threads::Own { pool: Some(pool), .. } => pool.install(|| self.slots.par_iter_mut().for_each(work)),
         }
+        Ok(())
     }
 
     /// Steps every environment with its row of `self.actions`.
-    fn step_all(&mut self) {
+    fn step_all(&mut self) -> Result<(), PluginError> {
         let stepper = Stepper { task: self.task.as_ref(), max_steps: self.max_steps };
         let nu = self.model.nu();
-        let chunk = self.slots.len().div_ceil(self.num_threads);
-        let work = |(slots, (actions, outcomes)): (&mut [Slot], (&[f32], &mut [Outcome]))| {
+        let work = |slots: &mut [Slot], actions: &[f32], outcomes: &mut [Outcome]| {
             for ((slot, action), outcome) in slots.iter_mut().zip(actions.chunks(nu)).zip(outcomes) {
                 *outcome = stepper.step(slot, action);
             }
         };
         let (slots, actions, outcomes) = (&mut self.slots, &self.actions, &mut self.outcomes);
-        match &self.pool {
-            None => work((slots, (actions, outcomes))),
-            Some(pool) => pool.install(|| {
-                slots
-                    .par_chunks_mut(chunk)
-                    .zip(actions.par_chunks(chunk * nu).zip(outcomes.par_chunks_mut(chunk)))
-                    .for_each(work)
-            }),
+        match &self.threads {
+            Threads::Torch => on_torch_threads(&self.name, slots, actions, nu, outcomes, work)?,
+            Threads::Own { pool: None, .. } => work(slots, actions, outcomes),
+            Threads::Own { pool: Some(pool), count } => {
+                let chunk = slots.len().div_ceil(*count);
+                pool.install(|| {
+                    slots
+                        .par_chunks_mut(chunk)
+                        .zip(actions.par_chunks(chunk * nu).zip(outcomes.par_chunks_mut(chunk)))
+                        .for_each(|(s, (a, o))| work(s, a, o))
+                })
+            }
         }
+        Ok(())
     }
 
     /// Steps with a flat row-major (N, nu) action buffer, for tests and benchmarks.
@@ -282,7 +349,7 @@ impl MujocoEnv {
         }
         self.actions.copy_from_slice(actions);
         self.check_finite()?;
-        self.step_all();
+        self.step_all()?;
         Ok(&self.outcomes)
     }
 
@@ -335,7 +402,7 @@ impl NativeVecEnv for MujocoEnv {
     }
 
     fn reset(&mut self, observations: &mut [Tensor]) -> Result<(), PluginError> {
-        self.reset_all();
+        self.reset_all()?;
         self.write_observations(&mut observations[0]);
         Ok(())
     }
@@ -345,7 +412,7 @@ impl NativeVecEnv for MujocoEnv {
         let n = self.actions.len();
         actions.copy_data(&mut self.actions, n);
         self.check_finite()?;
-        self.step_all();
+        self.step_all()?;
         self.write_observations(&mut out.observations_mut()[0]);
         let rewards: Vec<f32> = self.outcomes.iter().map(|o| o.reward as f32).collect();
         let terminated: Vec<bool> = self.outcomes.iter().map(|o| o.terminated).collect();

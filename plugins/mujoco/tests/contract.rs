@@ -84,9 +84,13 @@ fn thread_count_does_not_change_results() {
     for name in ["Hopper-v5", "Ant-v5"] {
         let mut one = env(name, 7, 5, r#"{"num_threads": 1}"#);
         let mut three = env(name, 7, 5, r#"{"num_threads": 3}"#);
-        assert_eq!((one.num_threads(), three.num_threads()), (1, 3));
-        let (a, b) = (run(&mut one, 60), run(&mut three, 60));
+        // The default steps on libtorch's intra-op threads.
+        tch::set_num_threads(2);
+        let mut torch = env(name, 7, 5, "{}");
+        assert_eq!((one.num_threads(), three.num_threads(), torch.num_threads()), (1, 3, 2));
+        let (a, b, c) = (run(&mut one, 60), run(&mut three, 60), run(&mut torch, 60));
         assert_eq!(a, b, "{name}");
+        assert_eq!(a, c, "{name}, on libtorch's threads");
         assert!(a.0.iter().any(|o| o.terminated), "{name}: the run should include auto-resets");
     }
 }
