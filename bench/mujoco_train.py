@@ -51,14 +51,14 @@ def fps_lines(text: str) -> list[tuple[float, float]]:
     return [(float(a), float(b)) for a, b in FPS.findall(text)]
 
 
-def run_rlhost(task: str, epochs: int, work: str) -> list[tuple[float, float]]:
+def run_rlhost(task: str, epochs: int, work: str, overrides: list[str]) -> list[tuple[float, float]]:
     plugins = os.path.join(work, "plugins")
     os.makedirs(plugins, exist_ok=True)
     for lib in ("librlhost_a2c_continuous.so", "librlhost_mujoco.so"):
         shutil.copy(os.path.join(ROOT, "target", "release", lib), plugins)
     config = os.path.join(ROOT, "configs", f"{STEMS[task]}_mujoco_ppo.yaml")
     cmd = [os.path.join(ROOT, "target", "release", "rlhost"), "train", "--plugin-dir", plugins, "--config", config,
-           "--max-iterations", str(epochs), "--experiment", "run"]
+           "--max-iterations", str(epochs), "--experiment", "run", *overrides]
     out = subprocess.run(cmd, cwd=work, check=True, capture_output=True, text=True).stdout
     return fps_lines(out)
 
@@ -74,6 +74,8 @@ def main() -> None:
     p.add_argument("--task", default="Ant-v5", choices=list(STEMS))
     p.add_argument("--epochs", type=int, default=10)
     p.add_argument("--runs", type=int, default=2)
+    p.add_argument("--override", action="append", default=[], metavar="KEY=VALUE",
+                   help="a config override for rlhost, e.g. params.config.env_config.num_threads=1")
     p.add_argument("--json", default=os.path.join(ROOT, "bench", "results", "mujoco_train.json"))
     a = p.parse_args()
     venv = subprocess.run(["bash", os.path.join(ROOT, "bench", "setup_rl_games.sh")], check=True,
@@ -83,7 +85,7 @@ def main() -> None:
     for r in range(a.runs):
         for name in ("rlhost", "rl_games"):
             with tempfile.TemporaryDirectory(prefix=f"mujoco-train-{name}-") as work:
-                lines = run_rlhost(a.task, a.epochs, work) if name == "rlhost" else run_rl_games(python, a.task, a.epochs, work)
+                lines = run_rlhost(a.task, a.epochs, work, a.override) if name == "rlhost" else run_rl_games(python, a.task, a.epochs, work)
             if len(lines) < a.epochs:
                 sys.exit(f"{name}: expected {a.epochs} fps lines, got {len(lines)}")
             per_run[name].append(lines)

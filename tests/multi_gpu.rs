@@ -151,8 +151,9 @@ fn frames_to_minus_200(run_folder: &Path) -> Option<u64> {
 #[test]
 fn two_ranks_learn_pendulum_as_fast_as_one_with_the_same_envs() {
     // The same total: 256 envs and minibatches of 4096 on one rank; 128 envs and 2048 per rank
-    // on two (the averaged gradient is that of 4096 samples).
-    let max_frames = "params.config.max_frames=700000".to_string();
+    // on two (the averaged gradient is that of 4096 samples). 1.5M frames: seed 42 of the single
+    // rank needs 740k on an Intel Xeon with AVX-512 (its rounding), under 570k where this was written.
+    let max_frames = "params.config.max_frames=1500000".to_string();
     let one = tempfile::tempdir().unwrap();
     let mut single = pendulum_overrides(256, 4096);
     single.push(max_frames.clone());
@@ -183,8 +184,10 @@ fn two_ranks_learn_pendulum_as_fast_as_one_with_the_same_envs() {
     let (Some(single_frames), Some(multi_frames)) = (single_frames, multi_frames) else {
         panic!("a run did not reach -200: 1 rank {single_frames:?}, 2 ranks {multi_frames:?}");
     };
+    // One-sided: a single seed's frames to -200 vary 250k-740k between CPUs and seeds (bench/README,
+    // the 11-seed table), so two ranks learning faster than one says nothing; slower would.
     let ratio = multi_frames as f64 / single_frames as f64;
-    assert!((0.5..=1.6).contains(&ratio), "2 ranks need {ratio:.2}x the frames of one");
+    assert!(ratio <= 1.6, "2 ranks need {ratio:.2}x the frames of one");
 }
 
 #[test]
