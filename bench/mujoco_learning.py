@@ -61,6 +61,14 @@ def rlhost_command(task: str, epochs: int, seed: int, plugins: str) -> list[str]
             "params.torch_threads=1", f"params.config.env_config.seed={seed}"]
 
 
+def frames_per_epoch(task: str) -> int:
+    """num_actors x horizon_length of rlhost's config for the task (rl_games' envpool YAML's)."""
+    import yaml  # noqa: PLC0415  (the set-up's pinned PyYAML)
+
+    config = yaml.safe_load(open(os.path.join(ROOT, "configs", f"{STEMS[task]}_mujoco_ppo.yaml")))["params"]["config"]
+    return config["num_actors"] * config["horizon_length"]
+
+
 def at_marks(series: list[tuple[int, float]], marks: list[int]) -> dict[str, float | None]:
     """The last logged value at or before each frame mark."""
     out = {}
@@ -73,7 +81,7 @@ def at_marks(series: list[tuple[int, float]], marks: list[int]) -> dict[str, flo
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--task", default="HalfCheetah-v5", choices=list(STEMS))
-    p.add_argument("--epochs", type=int, default=184, help="184 epochs of 64 x 256 frames = 3.01M frames")
+    p.add_argument("--epochs", type=int, default=184, help="HalfCheetah: 184 epochs of 64 x 256 frames = 3.01M frames")
     p.add_argument("--seeds", type=int, nargs="+", default=[1, 2])
     p.add_argument("--json", default=None)
     a = p.parse_args()
@@ -81,7 +89,7 @@ def main() -> None:
     venv = subprocess.run(["bash", os.path.join(HERE, "setup_rl_games.sh")], check=True,
                           capture_output=True, text=True).stdout.strip().splitlines()[-1]
     python = os.path.join(venv, "bin", "python")
-    frames = a.epochs * 64 * 256
+    frames = a.epochs * frames_per_epoch(a.task)
     marks = [frames * k // 4 for k in range(1, 5)]
     runs = []
     for seed in a.seeds:
