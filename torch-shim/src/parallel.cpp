@@ -27,7 +27,4 @@ int32_t rlhost_shim_parallel_for(int64_t n, void* ctx, void (*body)(void*, int64
   });
 }
 
-// The threads rlhost_shim_parallel_for may use (at::get_num_threads).
-int32_t rlhost_shim_intra_op_threads() { return static_cast<int32_t>(at::get_num_threads()); }
-
 }  // extern "C"

@@ -14,7 +14,6 @@ extern "C" {
         body: extern "C" fn(*mut c_void, i64, i64),
         err: *mut *mut c_char,
     ) -> i32;
-    fn rlhost_shim_intra_op_threads() -> i32;
 }
 
 /// The body and the first panic it raised on any thread.
@@ -32,8 +31,8 @@ extern "C" fn call_body<F: Fn(Range<usize>) + Sync>(ctx: *mut c_void, begin: i64
     }
 }
 
-/// Runs `body` on disjoint ranges that cover `0..n`, one per libtorch intra-op thread (at most
-/// `n`), and returns when all are done. A panic in `body` is raised again here, after the other
+/// Runs `body` on disjoint ranges that cover `0..n`, one per libtorch intra-op thread
+/// (`tch::get_num_threads`, at most `n`), and returns when all are done. A panic in `body` is raised again here, after the other
 /// ranges have finished. Called from inside another parallel region, it runs on one thread.
 pub fn parallel_for<F: Fn(Range<usize>) + Sync>(n: usize, body: F) -> Result<(), ShimError> {
     if n == 0 {
@@ -50,12 +49,6 @@ pub fn parallel_for<F: Fn(Range<usize>) + Sync>(n: usize, body: F) -> Result<(),
         resume_unwind(payload);
     }
     check(rc, err)
-}
-
-/// The number of threads [`parallel_for`] may use (libtorch's `at::get_num_threads`).
-pub fn intra_op_threads() -> usize {
-    // SAFETY: no arguments; reads libtorch's thread setting.
-    unsafe { rlhost_shim_intra_op_threads() }.max(1) as usize
 }
 
 #[cfg(test)]
@@ -76,7 +69,7 @@ mod tests {
         })
         .unwrap();
         assert!(hits.iter().all(|h| h.load(Ordering::Relaxed) == 1));
-        assert_eq!(ranges.load(Ordering::Relaxed), intra_op_threads().min(hits.len()));
+        assert_eq!(ranges.load(Ordering::Relaxed), (tch::get_num_threads() as usize).min(hits.len()));
     }
 
     #[test]

@@ -230,7 +230,7 @@ impl MujocoEnv {
     /// Threads stepping the batch (libtorch's intra-op thread count unless `num_threads` is set).
     pub fn num_threads(&self) -> usize {
         match &self.threads {
-            Threads::Torch => rlhost_torch_shim::parallel::intra_op_threads(),
+            Threads::Torch => tch::get_num_threads().max(1) as usize,
             Threads::Own { count, .. } => *count,
         }
     }
