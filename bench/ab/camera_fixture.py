@@ -17,6 +17,7 @@ import os
 import sys
 
 import numpy as np
+from fixture_out import out_path
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
@@ -75,7 +76,7 @@ def main():
     runner = Runner()
     runner.load(cfg)
     runner.run({"train": True, "play": False, "checkpoint": None, "sigma": None})
-    out = os.path.join(FIXTURES, "rl_games_1.6.5_cartpole_camera_seed42.npz")
+    out = out_path("plugins/a2c_continuous/tests/fixtures/rl_games_1.6.5_cartpole_camera_seed42.npz")
     np.savez(out, **keep)
     print(f"wrote {out} ({len(keep)} arrays)")
 

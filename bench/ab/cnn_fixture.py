@@ -18,6 +18,7 @@ import json
 import os
 
 import numpy as np
+from fixture_out import out_path
 import torch
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -60,7 +61,7 @@ def main():
             keep[f"{name}.out.{k}"] = res[key].detach().numpy().copy()
         for k, p in net.named_parameters():
             keep[f"{name}.grad.{k}"] = p.grad.numpy().copy()
-    out = os.path.join(FIXTURES, "rl_games_1.6.5_cnn_seed42.npz")
+    out = out_path("model/tests/fixtures/rl_games_1.6.5_cnn_seed42.npz")
     np.savez(out, **keep)
     print(f"wrote {out} ({len(keep)} arrays)")
 

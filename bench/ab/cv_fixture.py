@@ -24,6 +24,7 @@ import os
 import sys
 
 import numpy as np
+from fixture_out import out_path
 import torch
 import yaml
 
@@ -43,7 +44,7 @@ def main():
     ap.add_argument("--out", default=None)
     args = ap.parse_args()
     suffix = "" if args.variant == "mlp" else f"_{args.variant}"
-    out = args.out or os.path.join(FIXTURES, f"rl_games_1.6.5_pendulum_central_value{suffix}_seed{args.seed}.npz")
+    out = args.out or out_path(f"plugins/a2c_continuous/tests/fixtures/rl_games_1.6.5_pendulum_central_value{suffix}_seed{args.seed}.npz")
 
     with open(os.path.join(ROOT, "configs", "pendulum_ppo.yaml")) as f:
         cfg = yaml.safe_load(f)

@@ -29,6 +29,7 @@ import sys
 import tempfile
 
 import numpy as np
+from fixture_out import out_path
 import yaml
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -37,7 +38,6 @@ sys.path.insert(0, os.path.dirname(HERE))
 import rl_games_pendulum as rgp  # noqa: E402  (env registration and the run-time patches)
 
 CASES = os.path.join(HERE, "lockstep_cases.json")
-FIXTURES = os.path.join(ROOT, "plugins", "a2c_continuous", "tests", "fixtures", "lockstep")
 SEED = 42
 
 
@@ -163,7 +163,7 @@ def run_case(name, out):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("cases", nargs="*", help="case names of lockstep_cases.json (default: all)")
-    ap.add_argument("--out-dir", default=FIXTURES)
+    ap.add_argument("--out-dir", default=os.path.dirname(out_path("plugins/a2c_continuous/tests/fixtures/lockstep/x")))
     ap.add_argument("--in-process", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     names = args.cases or list(json.load(open(CASES))["cases"])

@@ -16,6 +16,7 @@ import os
 import sys
 
 import numpy as np
+from fixture_out import out_path
 import yaml
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -80,7 +81,7 @@ def main():
     ap.add_argument("--seed", type=int, default=42)
     ap.add_argument("--epochs", type=int, default=2)
     ap.add_argument("--only", default=None, help="one entry of pendulum_rnn.json")
-    ap.add_argument("--out-dir", default=FIXTURES)
+    ap.add_argument("--out-dir", default=os.path.dirname(out_path("plugins/a2c_continuous/tests/fixtures/x")))
     args = ap.parse_args()
     with open(os.path.join(FIXTURES, "pendulum_rnn.json")) as f:
         variants = json.load(f)

@@ -11,10 +11,10 @@ import sys
 import tempfile
 
 import numpy as np
+from fixture_out import out_path
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
-OUT = os.path.join(ROOT, "plugins", "a2c_continuous", "tests", "fixtures", "rl_games_1.6.5_pendulum_seed42.npz")
 
 
 def main():
@@ -32,8 +32,9 @@ def main():
                     keep["init." + k[len("pre."):]] = d[k]
                 elif k.startswith("post.") and not k.startswith("post_"):
                     keep[f"epoch{epoch}." + k[len("post."):]] = d[k]
-        np.savez(OUT, **keep)
-    print(f"wrote {OUT} ({len(keep)} arrays)")
+        out = out_path("plugins/a2c_continuous/tests/fixtures/rl_games_1.6.5_pendulum_seed42.npz")
+        np.savez(out, **keep)
+    print(f"wrote {out} ({len(keep)} arrays)")
 
 
 if __name__ == "__main__":

@@ -30,7 +30,10 @@ fn differences(a: &Tensor, b: &Tensor) -> (f64, f64) {
 #[test]
 fn cnn_towers_build_run_and_differentiate_as_rl_games() {
     let reference: HashMap<String, Tensor> =
-        Tensor::read_npz(fixtures().join("rl_games_1.6.5_cnn_seed42.npz")).unwrap().into_iter().collect();
+        Tensor::read_npz(rlhost_sdk::testing::rl_games_fixture("model/tests/fixtures/rl_games_1.6.5_cnn_seed42.npz"))
+            .unwrap()
+            .into_iter()
+            .collect();
     let variants: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(fixtures().join("cnn_networks.json")).unwrap()).unwrap();
     for (name, v) in variants.as_object().unwrap() {

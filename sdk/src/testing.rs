@@ -200,3 +200,19 @@ impl NativeVecEnv for ScriptedEnv {
         Ok(self.extras.take())
     }
 }
+
+/// The environment variable naming a folder of rl_games fixtures made on this machine
+/// (bench/ab/machine_fixtures.py), laid out as the repository is.
+pub const RL_GAMES_FIXTURES_ENV: &str = "RLHOST_RL_GAMES_FIXTURES";
+
+/// The rl_games fixture at `repo_relative` (e.g. `model/tests/fixtures/x.npz`): under
+/// `$RLHOST_RL_GAMES_FIXTURES` when that is set (fixtures made on this CPU kind, because the
+/// same-seed tests are bit-exact and libtorch's CPU kernels round differently on other kinds),
+/// else the committed one in this repository.
+pub fn rl_games_fixture(repo_relative: &str) -> std::path::PathBuf {
+    let base = match std::env::var_os(RL_GAMES_FIXTURES_ENV) {
+        Some(dir) if !dir.is_empty() => std::path::PathBuf::from(dir),
+        _ => std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(".."),
+    };
+    base.join(repo_relative)
+}

@@ -88,7 +88,7 @@ fn worst(agent: &PpoAgent, reference: &HashMap<String, Tensor>, prefix: &str) ->
 #[test]
 fn the_camera_cartpole_config_trains_on_images_as_rl_games() {
     let reference: HashMap<String, Tensor> =
-        Tensor::read_npz(common::fixtures().join("rl_games_1.6.5_cartpole_camera_seed42.npz"))
+        Tensor::read_npz(common::rl_games_fixture("rl_games_1.6.5_cartpole_camera_seed42.npz"))
             .unwrap()
             .into_iter()
             .collect();

@@ -55,8 +55,9 @@ fn check_losses(record: &common::Record, reference: &HashMap<String, Tensor>, ep
 
 #[test]
 fn seed_42_with_a_recurrent_central_value_trains_as_rl_games() {
-    let reference =
-        common::central_value_fixture(&common::fixtures().join("rl_games_1.6.5_pendulum_central_value_rnn_seed42.npz"));
+    let reference = common::central_value_fixture(&common::rl_games_fixture(
+        "rl_games_1.6.5_pendulum_central_value_rnn_seed42.npz",
+    ));
     let dir = tempfile::tempdir().unwrap();
 
     let (one, _) = agent(&dir.path().join("init"));

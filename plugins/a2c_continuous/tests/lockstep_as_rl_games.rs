@@ -41,7 +41,7 @@ struct Fixture {
 }
 
 fn fixture(case: &str) -> Fixture {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("tests/fixtures/lockstep/{case}.npz"));
+    let path = common::rl_games_fixture(&format!("lockstep/{case}.npz"));
     let tensors: HashMap<String, Tensor> =
         Tensor::read_npz(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display())).into_iter().collect();
     let bytes: Vec<u8> = Vec::try_from(&tensors["params_json"]).unwrap();

@@ -23,7 +23,7 @@ const SEED: u64 = 42;
 
 /// The rl_games 1.6.5 fixture of the `name` variant.
 fn fixture(name: &str) -> HashMap<String, Tensor> {
-    let path = common::fixtures().join(format!("rl_games_1.6.5_pendulum_{name}_seed42.npz"));
+    let path = common::rl_games_fixture(&format!("rl_games_1.6.5_pendulum_{name}_seed42.npz"));
     Tensor::read_npz(&path).unwrap().into_iter().collect()
 }
 

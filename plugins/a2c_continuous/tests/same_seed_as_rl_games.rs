@@ -18,7 +18,7 @@ mod common;
 const SEED: u64 = 42;
 
 fn fixture() -> HashMap<String, Tensor> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/rl_games_1.6.5_pendulum_seed42.npz");
+    let path = common::rl_games_fixture("rl_games_1.6.5_pendulum_seed42.npz");
     Tensor::read_npz(&path).unwrap().into_iter().collect()
 }
 

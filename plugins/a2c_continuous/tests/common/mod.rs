@@ -438,7 +438,13 @@ pub fn worst_difference(
     worst
 }
 
-/// The folder of this crate's rl_games fixtures.
+/// The folder of this crate's fixture inputs (configs the fixture scripts and the tests share).
 pub fn fixtures() -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
+}
+
+/// The rl_games fixture `name` of this crate: made on this CPU kind when the test script made
+/// one (`rlhost_sdk::testing::rl_games_fixture`), else the committed one.
+pub fn rl_games_fixture(name: &str) -> std::path::PathBuf {
+    rlhost_sdk::testing::rl_games_fixture(&format!("plugins/a2c_continuous/tests/fixtures/{name}"))
 }
