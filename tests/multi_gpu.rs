@@ -123,29 +123,29 @@ fn every_rank_holds_rank_0s_state_after_every_epoch() {
     assert!(nn.iter().any(|n| n.starts_with("last_pendulum_ep_4")), "{nn:?}");
 }
 
-/// Frames at which the mean return of the last 100 finished episodes (an env's first, staggered
-/// episode left out) first reaches -200, from a run's `episodes.csv`.
-fn frames_to_minus_200(run_folder: &Path) -> Option<u64> {
+/// From a run's `episodes.csv` (an env's first, staggered episode left out): the frame at which
+/// the mean return of the last 100 finished episodes first reaches -200, and the mean return of
+/// the last 1,000 episodes.
+fn learning(run_folder: &Path) -> (Option<u64>, f64) {
     let text = std::fs::read_to_string(run_folder.join("summaries/episodes.csv")).expect("episodes.csv");
     let mut lines = text.lines();
     let header: Vec<&str> = lines.next().expect("header").split(',').collect();
     let col = |name: &str| header.iter().position(|h| *h == name).unwrap_or_else(|| panic!("no {name} column"));
     let (frame, ret, first) = (col("frame"), col("return"), col("first_episode"));
-    let mut last = std::collections::VecDeque::new();
+    let (mut returns, mut hit) = (Vec::new(), None);
     for line in lines {
         let row: Vec<&str> = line.split(',').collect();
         if row[first] == "1" {
             continue;
         }
-        last.push_back(row[ret].parse::<f64>().expect("return"));
-        if last.len() > 100 {
-            last.pop_front();
-        }
-        if last.len() == 100 && last.iter().sum::<f64>() / 100.0 >= -200.0 {
-            return Some(row[frame].parse().expect("frame"));
+        returns.push(row[ret].parse::<f64>().expect("return"));
+        let n = returns.len();
+        if hit.is_none() && n >= 100 && returns[n - 100..].iter().sum::<f64>() / 100.0 >= -200.0 {
+            hit = Some(row[frame].parse().expect("frame"));
         }
     }
-    None
+    let tail = &returns[returns.len().saturating_sub(1000)..];
+    (hit, tail.iter().sum::<f64>() / tail.len().max(1) as f64)
 }
 
 #[test]
@@ -170,7 +170,7 @@ fn two_ranks_learn_pendulum_as_fast_as_one_with_the_same_envs() {
         .output()
         .expect("rlhost runs");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let single_frames = frames_to_minus_200(&run_folders(one.path())[0]);
+    let single = learning(&run_folders(one.path())[0]);
 
     let two = tempfile::tempdir().unwrap();
     let mut multi = pendulum_overrides(128, 2048);
@@ -179,15 +179,21 @@ fn two_ranks_learn_pendulum_as_fast_as_one_with_the_same_envs() {
     for (rank, (code, stdout, stderr)) in ranks.iter().enumerate() {
         assert_eq!(*code, 0, "rank {rank} failed:\n{stdout}\n{stderr}");
     }
-    let multi_frames = frames_to_minus_200(&run_folders(two.path())[0]);
-    eprintln!("frames to -200: 1 rank x 256 envs {single_frames:?}, 2 ranks x 128 envs {multi_frames:?}");
-    let (Some(single_frames), Some(multi_frames)) = (single_frames, multi_frames) else {
-        panic!("a run did not reach -200: 1 rank {single_frames:?}, 2 ranks {multi_frames:?}");
+    let multi = learning(&run_folders(two.path())[0]);
+    eprintln!("frames to -200 and last 1,000 returns: 1 rank x 256 envs {single:?}, 2 ranks x 128 envs {multi:?}");
+    let ((Some(single_frames), single_final), (Some(multi_frames), multi_final)) = (single, multi) else {
+        panic!("a run did not reach -200: 1 rank {single:?}, 2 ranks {multi:?}");
     };
-    // One-sided: a single seed's frames to -200 vary 250k-740k between CPUs and seeds (bench/README,
-    // the 11-seed table), so two ranks learning faster than one says nothing; slower would.
+    // One-sided, and wide: on this config a seed's frames to -200 fall near 0.27M or near 0.7M
+    // (measured: of 7 two-rank seeds, 5 at 0.25M-0.31M and 2 at 0.71M; single ranks alike), so
+    // the ratio of one seed's runs is up to ~2.6 with nothing wrong. A run that did not learn
+    // (gradients not averaged, ranks on one env stream) misses -200 or ends far below.
     let ratio = multi_frames as f64 / single_frames as f64;
-    assert!(ratio <= 1.6, "2 ranks need {ratio:.2}x the frames of one");
+    assert!(ratio <= 3.0, "2 ranks need {ratio:.2}x the frames of one");
+    assert!(
+        multi_final >= single_final - 35.0,
+        "2 ranks end at a mean return of {multi_final:.1} over the last 1,000 episodes, 1 rank at {single_final:.1}"
+    );
 }
 
 #[test]

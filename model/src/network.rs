@@ -299,11 +299,32 @@ impl ActorCritic {
     }
 
     fn run_mlp(&self, layers: &[Linear], x: &Tensor) -> Tensor {
+        if let Some(y) = self.fused_mlp(layers, x) {
+            return y;
+        }
         let mut h = x.shallow_clone();
         for layer in layers {
             h = activate(self.cfg.mlp.activation, layer.forward(&h), self.cfg.arithmetic);
         }
         h
+    }
+
+    /// The fast arithmetic's ELU MLP on float32 CPU rows: every layer in one fused pass
+    /// (`rlhost_torch_shim::fused_elu_mlp`); `None` where it does not apply (then op by op).
+    fn fused_mlp(&self, layers: &[Linear], x: &Tensor) -> Option<Tensor> {
+        let applies = self.cfg.arithmetic == Arithmetic::Fast
+            && self.cfg.mlp.activation == Activation::Elu
+            && !layers.is_empty()
+            && x.dim() == 2
+            && x.device() == Device::Cpu
+            && x.kind() == Kind::Float
+            && layers.iter().all(|l| l.weight.device() == Device::Cpu && l.weight.kind() == Kind::Float);
+        if !applies {
+            return None;
+        }
+        let params: Vec<&Tensor> = layers.iter().flat_map(|l| [&l.weight, &l.bias]).collect();
+        // The shim only fails where libtorch would too (e.g. out of memory): then op by op.
+        rlhost_torch_shim::fused_elu_mlp(&x.contiguous(), &params).ok()
     }
 
     /// Whether the network has a recurrent layer (and its forward needs [`SeqInput`]).

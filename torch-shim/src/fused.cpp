@@ -9,10 +9,15 @@
 #include <ATen/Parallel.h>
 #include <ATen/core/Tensor.h>
 #include <ATen/ops/add.h>
+#include <ATen/ops/addmm.h>
+#include <ATen/ops/empty.h>
+#include <ATen/ops/mm.h>
+#include <ATen/ops/zeros.h>
 #include <ATen/ops/clamp_max.h>
 #include <ATen/ops/elu.h>
 #include <ATen/ops/empty_like.h>
 #include <ATen/ops/mul.h>
+#include <c10/core/GradMode.h>
 #include <torch/csrc/autograd/custom_function.h>
 
 #include <immintrin.h>
@@ -21,6 +26,8 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <mutex>
+#include <vector>
 
 #include "guard.h"
 
@@ -156,6 +163,172 @@ struct FusedElu : public torch::autograd::Function<FusedElu> {
   }
 };
 
+
+// ---- A whole ELU MLP as one autograd node -------------------------------------------------
+//
+// libtorch runs an MLP op by op, each op a parallel region over the whole batch: a Linear's
+// GEMM, then its ELU over the (batch, units) result, then the next GEMM, with a barrier after
+// each and every activation leaving the cache between them. On a 2-core CPU the barriers and the
+// passes over memory cost about as much as the products (bench/update_floor.py). Here the rows
+// are cut into blocks that fit in L2; each thread takes a contiguous run of blocks and carries
+// each block through every layer (GEMM on one thread, bias, ELU in place) before the next, so
+// there is one parallel region per pass. The backward walks the blocks the same way: ELU's slope
+// from the saved outputs, the weight and bias gradients summed per thread (then over threads),
+// the input gradient block by block. Products and sums are float32 as libtorch's, in another
+// order: results differ from the op-by-op network in the last bits (the fast arithmetic).
+
+constexpr int64_t kBlockBytes = 192 * 1024;  // one block's widest activation: a few of them fit in L2
+
+// Rows per block: a multiple of 16 with the widest layer's block within kBlockBytes.
+int64_t block_rows(int64_t widest) {
+  const int64_t rows = kBlockBytes / (4 * std::max<int64_t>(widest, 1));
+  return std::max<int64_t>(16, rows / 16 * 16);
+}
+
+void elu_inplace(float* y, int64_t n) {
+  has_avx2() ? elu_forward_avx2(y, y, n) : elu_forward_scalar(y, y, n);
+}
+
+void elu_slope(const float* gy, const float* y, float* gx, int64_t n) {
+  has_avx2() ? elu_backward_avx2(gy, y, gx, n) : elu_backward_scalar(gy, y, gx, n);
+}
+
+// acc[j] += sum over rows of dz[r, j] (dz is rows x cols, contiguous).
+void add_column_sums(const float* dz, int64_t rows, int64_t cols, float* acc) {
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* row = dz + r * cols;
+    for (int64_t j = 0; j < cols; ++j) acc[j] += row[j];
+  }
+}
+
+// Checks the MLP's operands: float32, CPU, contiguous, shapes chained.
+void check_mlp(const at::Tensor& x, at::TensorList params) {
+  if (params.size() % 2 != 0 || params.empty()) throw ShimError(kInvalidArgument, "fused_elu_mlp: weights and biases must pair up");
+  if (x.dim() != 2) throw ShimError(kInvalidArgument, "fused_elu_mlp: the input must be (rows, features)");
+  int64_t width = x.size(1);
+  for (size_t i = 0; i < params.size(); i += 2) {
+    const at::Tensor& w = params[i];
+    const at::Tensor& b = params[i + 1];
+    if (w.dim() != 2 || w.size(1) != width || b.dim() != 1 || b.size(0) != w.size(0)) {
+      throw ShimError(kInvalidArgument, "fused_elu_mlp: layer " + std::to_string(i / 2) + " does not fit its input");
+    }
+    width = w.size(0);
+  }
+}
+
+// The forward on every row: returns each layer's ELU output (rows, units_i).
+std::vector<at::Tensor> mlp_forward(const at::Tensor& x, const std::vector<at::Tensor>& w, const std::vector<at::Tensor>& b) {
+  const int64_t rows = x.size(0);
+  const size_t layers = w.size();
+  std::vector<at::Tensor> acts;
+  int64_t widest = 1;
+  for (size_t i = 0; i < layers; ++i) {
+    acts.push_back(at::empty({rows, w[i].size(0)}, x.options()));
+    widest = std::max(widest, w[i].size(0));
+  }
+  const int64_t block = block_rows(widest);
+  const int64_t blocks = (rows + block - 1) / block;
+  at::parallel_for(0, blocks, 1, [&](int64_t first, int64_t last) {
+    c10::AutoGradMode no_grad(false);
+    for (int64_t k = first; k < last; ++k) {
+      const int64_t r0 = k * block, n = std::min(block, rows - r0);
+      at::Tensor h = x.narrow(0, r0, n);
+      for (size_t i = 0; i < layers; ++i) {
+        at::Tensor z = acts[i].narrow(0, r0, n);
+        at::addmm_out(z, b[i], h, w[i].t());
+        elu_inplace(z.mutable_data_ptr<float>(), z.numel());
+        h = z;
+      }
+    }
+  });
+  return acts;
+}
+
+struct FusedEluMlp : public torch::autograd::Function<FusedEluMlp> {
+  static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& x, at::TensorList params) {
+    std::vector<at::Tensor> w, b;
+    for (size_t i = 0; i < params.size(); i += 2) {
+      w.push_back(params[i].detach());
+      b.push_back(params[i + 1].detach());
+    }
+    std::vector<at::Tensor> acts = mlp_forward(x, w, b);
+    torch::autograd::variable_list saved{x};
+    saved.insert(saved.end(), params.begin(), params.end());
+    saved.insert(saved.end(), acts.begin(), acts.end());
+    ctx->save_for_backward(saved);
+    ctx->saved_data["layers"] = static_cast<int64_t>(w.size());
+    return acts.back();
+  }
+
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                 torch::autograd::variable_list grads) {
+    const auto saved = ctx->get_saved_variables();
+    const int64_t layers = ctx->saved_data["layers"].toInt();
+    const at::Tensor x = saved[0].detach();
+    std::vector<at::Tensor> w, acts;
+    for (int64_t i = 0; i < layers; ++i) {
+      w.push_back(saved[1 + 2 * i].detach());
+      acts.push_back(saved[1 + 2 * layers + i].detach());
+    }
+    torch::autograd::variable_list out(1 + 2 * layers);
+    if (!grads[0].defined()) return out;
+    const at::Tensor gy = grads[0].to(at::kFloat).contiguous();
+    const bool want_x = ctx->needs_input_grad(0);
+    const int64_t rows = x.size(0);
+    int64_t widest = 1;
+    for (const auto& a : acts) widest = std::max(widest, a.size(1));
+    const int64_t block = block_rows(widest);
+    const int64_t blocks = (rows + block - 1) / block;
+    // Each run of blocks (one per thread) sums its own weight and bias gradients; the runs' sums
+    // are added after the parallel region, in the order of their first block, so a thread count
+    // gives the same bits every time.
+    std::mutex merge;
+    std::vector<std::pair<int64_t, std::vector<at::Tensor>>> partial;
+    at::Tensor gx = want_x ? at::empty_like(x, at::MemoryFormat::Contiguous) : at::Tensor();
+    at::parallel_for(0, blocks, 1, [&](int64_t first, int64_t last) {
+      c10::AutoGradMode no_grad(false);
+      std::vector<at::Tensor> sums;  // gw_0, gb_0, gw_1, ...
+      for (int64_t i = 0; i < layers; ++i) {
+        sums.push_back(at::zeros_like(w[i]));
+        sums.push_back(at::zeros({w[i].size(0)}, x.options()));
+      }
+      at::Tensor dz_buf = at::empty({block * widest}, x.options());
+      at::Tensor g_buf = at::empty({block * widest}, x.options());
+      for (int64_t k = first; k < last; ++k) {
+        const int64_t r0 = k * block, n = std::min(block, rows - r0);
+        at::Tensor g = gy.narrow(0, r0, n);
+        for (int64_t i = layers - 1; i >= 0; --i) {
+          const int64_t units = w[i].size(0), fan_in = w[i].size(1);
+          const at::Tensor y = acts[i].narrow(0, r0, n);
+          at::Tensor dz = dz_buf.narrow(0, 0, n * units).view({n, units});
+          elu_slope(g.const_data_ptr<float>(), y.const_data_ptr<float>(), dz.mutable_data_ptr<float>(), n * units);
+          const at::Tensor h = i > 0 ? acts[i - 1].narrow(0, r0, n) : x.narrow(0, r0, n);
+          sums[2 * i].addmm_(dz.t(), h);
+          add_column_sums(dz.const_data_ptr<float>(), n, units, sums[2 * i + 1].mutable_data_ptr<float>());
+          if (i > 0) {
+            g = g_buf.narrow(0, 0, n * fan_in).view({n, fan_in});
+            at::mm_out(g, dz, w[i]);
+          } else if (want_x) {
+            at::Tensor gxb = gx.narrow(0, r0, n);
+            at::mm_out(gxb, dz, w[0]);
+          }
+        }
+      }
+      std::lock_guard<std::mutex> lock(merge);
+      partial.emplace_back(first, std::move(sums));
+    });
+    std::sort(partial.begin(), partial.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+    if (want_x) out[0] = gx;
+    for (int64_t j = 0; j < 2 * layers; ++j) {
+      const at::Tensor& param = saved[1 + j];
+      at::Tensor sum = partial.empty() ? at::zeros_like(param) : partial[0].second[j];
+      for (size_t p = 1; p < partial.size(); ++p) sum.add_(partial[p].second[j]);
+      out[1 + j] = sum;
+    }
+    return out;
+  }
+};
+
 }  // namespace
 
 extern "C" {
@@ -168,6 +341,45 @@ int32_t rlhost_shim_fused_elu(const at::Tensor* x, at::Tensor** out, char** err)
     *out = nullptr;
     if (!x->defined()) throw ShimError(kInvalidArgument, "undefined tensor");
     at::Tensor y = fusable(*x) ? FusedElu::apply(*x) : at::elu(*x);
+    *out = new at::Tensor(std::move(y));
+  });
+}
+
+// An MLP of `layers` Linear + ELU layers on x (rows, features): params holds weight_0, bias_0,
+// weight_1, ... (2 * layers tensors). Float32 contiguous CPU operands only (others: error
+// kInvalidArgument, and the caller runs the layers itself). *out is the last layer's output;
+// with grad mode on and any operand requiring grad it is one autograd node.
+int32_t rlhost_shim_fused_elu_mlp(const at::Tensor* x, const at::Tensor* const* params, int64_t count,
+                                  at::Tensor** out, char** err) {
+  return guarded(err, [&] {
+    if (x == nullptr || out == nullptr || (count > 0 && params == nullptr)) throw ShimError(kInvalidArgument, "null pointer");
+    *out = nullptr;
+    std::vector<at::Tensor> list;
+    bool grad = false;
+    for (int64_t i = 0; i < count; ++i) {
+      if (params[i] == nullptr || !params[i]->defined()) throw ShimError(kInvalidArgument, "undefined tensor");
+      list.push_back(*params[i]);
+    }
+    if (!x->defined()) throw ShimError(kInvalidArgument, "undefined tensor");
+    auto fits = [](const at::Tensor& t) { return fusable(t) && t.is_contiguous(); };
+    if (!fits(*x)) throw ShimError(kInvalidArgument, "fused_elu_mlp: the input is not a contiguous float32 CPU tensor");
+    for (const auto& t : list) {
+      if (!fits(t)) throw ShimError(kInvalidArgument, "fused_elu_mlp: a parameter is not a contiguous float32 CPU tensor");
+      grad = grad || t.requires_grad();
+    }
+    check_mlp(*x, list);
+    grad = (grad || x->requires_grad()) && at::GradMode::is_enabled();
+    at::Tensor y;
+    if (grad) {
+      y = FusedEluMlp::apply(*x, at::TensorList(list));
+    } else {
+      std::vector<at::Tensor> w, b;
+      for (size_t i = 0; i < list.size(); i += 2) {
+        w.push_back(list[i].detach());
+        b.push_back(list[i + 1].detach());
+      }
+      y = mlp_forward(*x, w, b).back();
+    }
     *out = new at::Tensor(std::move(y));
   });
 }

@@ -61,6 +61,13 @@ mod ffi {
         ) -> i32;
         pub fn rlhost_shim_fused_elu(x: *const C_tensor, out: *mut *mut C_tensor, err: *mut *mut c_char) -> i32;
         pub fn rlhost_shim_fused_elu_vectorized() -> i32;
+        pub fn rlhost_shim_fused_elu_mlp(
+            x: *const C_tensor,
+            params: *const *const C_tensor,
+            count: i64,
+            out: *mut *mut C_tensor,
+            err: *mut *mut c_char,
+        ) -> i32;
         #[cfg(test)]
         pub fn rlhost_shim_dlpack_layout(out: *mut usize, n: usize);
     }
@@ -232,6 +239,27 @@ pub fn fused_elu(x: &Tensor) -> Result<Tensor, ShimError> {
     check(rc, err)?;
     if out.is_null() {
         return Err(ShimError { kind: ShimErrorKind::Unknown, message: "fused_elu returned no tensor".into() });
+    }
+    // SAFETY: `out` is a heap `at::Tensor*` that tch's `Drop` frees with `delete`.
+    Ok(unsafe { Tensor::from_ptr(out) })
+}
+
+/// An MLP of Linear + ELU layers as one fused pass (`src/fused.cpp`): `params` is weight_0,
+/// bias_0, weight_1, ... (`nn.Linear` layout), `x` is (rows, features). The rows go through every
+/// layer in cache-sized blocks, one parallel region per pass, and autograd records one node when
+/// grad mode is on and an operand requires grad. Float32 contiguous CPU operands only: anything
+/// else is an [`ShimErrorKind::InvalidArgument`] error and the caller runs the layers itself.
+/// Sums run in another order than libtorch's op-by-op network: the results differ in the last bits.
+pub fn fused_elu_mlp(x: &Tensor, params: &[&Tensor]) -> Result<Tensor, ShimError> {
+    let ptrs: Vec<*const C_tensor> = params.iter().map(|t| t.as_ptr() as *const C_tensor).collect();
+    let mut out: *mut C_tensor = std::ptr::null_mut();
+    let mut err: *mut c_char = std::ptr::null_mut();
+    // SAFETY: every pointer is a live `at::Tensor*` for the call; `out` receives a new tensor.
+    let rc =
+        unsafe { ffi::rlhost_shim_fused_elu_mlp(x.as_ptr(), ptrs.as_ptr(), ptrs.len() as i64, &mut out, &mut err) };
+    check(rc, err)?;
+    if out.is_null() {
+        return Err(ShimError { kind: ShimErrorKind::Unknown, message: "fused_elu_mlp returned no tensor".into() });
     }
     // SAFETY: `out` is a heap `at::Tensor*` that tch's `Drop` frees with `delete`.
     Ok(unsafe { Tensor::from_ptr(out) })
