@@ -185,6 +185,39 @@ int64_t block_rows(int64_t widest) {
   return std::max<int64_t>(16, rows / 16 * 16);
 }
 
+// A first layer with a handful of inputs (Pendulum's 3, a classic-control env's 2 to 6): MKL's
+// GEMM on K <= 8 runs at a few GFLOP/s, and its weight gradient (units x rows · rows x K) costs
+// as much as a whole hidden layer's. These loops run over the units at vector width instead.
+constexpr int64_t kSmallFanIn = 8;
+
+// z (rows x units) = bias + x (rows x k) · wt, with wt = Wᵀ (k x units).
+__attribute__((target_clones("arch=haswell", "default")))
+void small_fan_in_forward(const float* x, int64_t rows, int64_t k, const float* wt, const float* bias, float* z,
+                          int64_t units) {
+  for (int64_t r = 0; r < rows; ++r) {
+    float* zr = z + r * units;
+    for (int64_t j = 0; j < units; ++j) zr[j] = bias[j];
+    for (int64_t c = 0; c < k; ++c) {
+      const float xv = x[r * k + c];
+      const float* w = wt + c * units;
+      for (int64_t j = 0; j < units; ++j) zr[j] += xv * w[j];
+    }
+  }
+}
+
+// gwt (k x units) += xᵀ (k x rows) · dz (rows x units).
+__attribute__((target_clones("arch=haswell", "default")))
+void small_fan_in_weight_grad(const float* dz, const float* x, int64_t rows, int64_t k, int64_t units, float* gwt) {
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* dr = dz + r * units;
+    for (int64_t c = 0; c < k; ++c) {
+      const float xv = x[r * k + c];
+      float* g = gwt + c * units;
+      for (int64_t j = 0; j < units; ++j) g[j] += xv * dr[j];
+    }
+  }
+}
+
 void elu_inplace(float* y, int64_t n) {
   has_avx2() ? elu_forward_avx2(y, y, n) : elu_forward_scalar(y, y, n);
 }
@@ -194,6 +227,7 @@ void elu_slope(const float* gy, const float* y, float* gx, int64_t n) {
 }
 
 // acc[j] += sum over rows of dz[r, j] (dz is rows x cols, contiguous).
+__attribute__((target_clones("arch=haswell", "default")))
 void add_column_sums(const float* dz, int64_t rows, int64_t cols, float* acc) {
   for (int64_t r = 0; r < rows; ++r) {
     const float* row = dz + r * cols;
@@ -228,6 +262,8 @@ std::vector<at::Tensor> mlp_forward(const at::Tensor& x, const std::vector<at::T
   }
   const int64_t block = block_rows(widest);
   const int64_t blocks = (rows + block - 1) / block;
+  const int64_t fan_in = x.size(1);
+  const at::Tensor wt0 = fan_in <= kSmallFanIn ? w[0].t().contiguous() : at::Tensor();
   at::parallel_for(0, blocks, 1, [&](int64_t first, int64_t last) {
     c10::AutoGradMode no_grad(false);
     for (int64_t k = first; k < last; ++k) {
@@ -235,7 +271,12 @@ std::vector<at::Tensor> mlp_forward(const at::Tensor& x, const std::vector<at::T
       at::Tensor h = x.narrow(0, r0, n);
       for (size_t i = 0; i < layers; ++i) {
         at::Tensor z = acts[i].narrow(0, r0, n);
-        at::addmm_out(z, b[i], h, w[i].t());
+        if (i == 0 && wt0.defined()) {
+          small_fan_in_forward(h.const_data_ptr<float>(), n, fan_in, wt0.const_data_ptr<float>(),
+                               b[0].const_data_ptr<float>(), z.mutable_data_ptr<float>(), z.size(1));
+        } else {
+          at::addmm_out(z, b[i], h, w[i].t());
+        }
         elu_inplace(z.mutable_data_ptr<float>(), z.numel());
         h = z;
       }
@@ -292,6 +333,8 @@ struct FusedEluMlp : public torch::autograd::Function<FusedEluMlp> {
         sums.push_back(at::zeros_like(w[i]));
         sums.push_back(at::zeros({w[i].size(0)}, x.options()));
       }
+      const bool small = w[0].size(1) <= kSmallFanIn;
+      at::Tensor gwt0 = small ? at::zeros({w[0].size(1), w[0].size(0)}, x.options()) : at::Tensor();
       at::Tensor dz_buf = at::empty({block * widest}, x.options());
       at::Tensor g_buf = at::empty({block * widest}, x.options());
       for (int64_t k = first; k < last; ++k) {
@@ -303,7 +346,12 @@ struct FusedEluMlp : public torch::autograd::Function<FusedEluMlp> {
           at::Tensor dz = dz_buf.narrow(0, 0, n * units).view({n, units});
           elu_slope(g.const_data_ptr<float>(), y.const_data_ptr<float>(), dz.mutable_data_ptr<float>(), n * units);
           const at::Tensor h = i > 0 ? acts[i - 1].narrow(0, r0, n) : x.narrow(0, r0, n);
-          sums[2 * i].addmm_(dz.t(), h);
+          if (i == 0 && small) {
+            small_fan_in_weight_grad(dz.const_data_ptr<float>(), h.const_data_ptr<float>(), n, fan_in, units,
+                                     gwt0.mutable_data_ptr<float>());
+          } else {
+            sums[2 * i].addmm_(dz.t(), h);
+          }
           add_column_sums(dz.const_data_ptr<float>(), n, units, sums[2 * i + 1].mutable_data_ptr<float>());
           if (i > 0) {
             g = g_buf.narrow(0, 0, n * fan_in).view({n, fan_in});
@@ -314,6 +362,7 @@ struct FusedEluMlp : public torch::autograd::Function<FusedEluMlp> {
           }
         }
       }
+      if (small) sums[0].add_(gwt0.t());
       std::lock_guard<std::mutex> lock(merge);
       partial.emplace_back(first, std::move(sums));
     });
