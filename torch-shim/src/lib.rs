@@ -251,7 +251,7 @@ pub fn fused_elu(x: &Tensor) -> Result<Tensor, ShimError> {
 /// else is an [`ShimErrorKind::InvalidArgument`] error and the caller runs the layers itself.
 /// Sums run in another order than libtorch's op-by-op network: the results differ in the last bits.
 pub fn fused_elu_mlp(x: &Tensor, params: &[&Tensor]) -> Result<Tensor, ShimError> {
-    let ptrs: Vec<*const C_tensor> = params.iter().map(|t| t.as_ptr() as *const C_tensor).collect();
+    let ptrs: Vec<*const C_tensor> = params.iter().map(|t| t.as_ptr()).collect();
     let mut out: *mut C_tensor = std::ptr::null_mut();
     let mut err: *mut c_char = std::ptr::null_mut();
     // SAFETY: every pointer is a live `at::Tensor*` for the call; `out` receives a new tensor.
