@@ -1,25 +1,18 @@
 //! libtorch's ELU against the fused one on a 4096 x 64 float batch (the hidden layer of a
 //! [64, 64] MLP on a 4096-row minibatch): forward, and forward + backward, in one run.
 //! `cargo bench -p rlhost-torch-shim --bench fused_elu`
-use std::time::Instant;
+mod common;
 
+use common::{bench_threads, median, time_s};
 use rlhost_torch_shim::fused_elu;
 use tch::{Device, Kind, Tensor};
 
-fn time_us(reps: u32, mut f: impl FnMut()) -> f64 {
-    for _ in 0..reps / 10 + 1 {
-        f();
-    }
-    let start = Instant::now();
-    for _ in 0..reps {
-        f();
-    }
-    start.elapsed().as_secs_f64() * 1e6 / f64::from(reps)
+fn time_us(reps: u32, f: impl FnMut()) -> f64 {
+    time_s(reps, f) * 1e6
 }
 
 fn main() {
-    let threads: i32 = std::env::var("RLHOST_BENCH_THREADS").ok().and_then(|t| t.parse().ok()).unwrap_or(2);
-    tch::set_num_threads(threads);
+    let threads = bench_threads();
     tch::manual_seed(0);
     let x = Tensor::randn([4096, 64], (Kind::Float, Device::Cpu)).set_requires_grad(true);
     let up = Tensor::randn([4096, 64], (Kind::Float, Device::Cpu));
@@ -37,10 +30,6 @@ fn main() {
         lt_fb.push(time_us(reps, || backward(x.elu())));
         fu_fb.push(time_us(reps, || backward(fused_elu(&x).unwrap())));
     }
-    let median = |v: &mut Vec<f64>| {
-        v.sort_by(f64::total_cmp);
-        v[v.len() / 2]
-    };
     let (a, b, c, d) = (median(&mut lt_f), median(&mut fu_f), median(&mut lt_fb), median(&mut fu_fb));
     println!("ELU 4096x64 f32, {threads} threads (median of 3 alternating rounds of {reps})");
     println!("  forward:            libtorch {a:8.1} us   fused {b:8.1} us   fused/libtorch {:.3}", b / a);

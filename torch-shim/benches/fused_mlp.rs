@@ -2,27 +2,20 @@
 //! as the fast arithmetic ran it before) against `fused_elu_mlp`, in one run, alternating rounds.
 //! Default: the Isaac Lab-sized trunk [256, 128, 64] on 8192 rows of 3 features (Pendulum's).
 //! `cargo bench -p rlhost-torch-shim --bench fused_mlp [-- ROWS IN UNITS...]`
-use std::time::Instant;
+mod common;
 
+use common::{bench_threads, median, time_s};
 use rlhost_torch_shim::{fused_elu, fused_elu_mlp};
 use tch::{Device, Kind, Tensor};
 
-fn time_ms(reps: u32, mut f: impl FnMut()) -> f64 {
-    for _ in 0..reps / 5 + 1 {
-        f();
-    }
-    let start = Instant::now();
-    for _ in 0..reps {
-        f();
-    }
-    start.elapsed().as_secs_f64() * 1e3 / f64::from(reps)
+fn time_ms(reps: u32, f: impl FnMut()) -> f64 {
+    time_s(reps, f) * 1e3
 }
 
 fn main() {
     let args: Vec<i64> = std::env::args().skip(1).filter_map(|a| a.parse().ok()).collect();
     let (rows, dims) = if args.len() >= 3 { (args[0], args[1..].to_vec()) } else { (8192, vec![3, 256, 128, 64]) };
-    let threads: i32 = std::env::var("RLHOST_BENCH_THREADS").ok().and_then(|t| t.parse().ok()).unwrap_or(2);
-    tch::set_num_threads(threads);
+    let threads = bench_threads();
     tch::manual_seed(0);
     let cpu = (Kind::Float, Device::Cpu);
     let mut params = Vec::new();
@@ -48,10 +41,6 @@ fn main() {
         a_fb.push(time_ms(reps, || backward(op_by_op())));
         b_fb.push(time_ms(reps, || backward(fused_elu_mlp(&x, &refs).unwrap())));
     }
-    let median = |v: &mut Vec<f64>| {
-        v.sort_by(f64::total_cmp);
-        v[v.len() / 2]
-    };
     let (a, b, c, d) = (median(&mut a_f), median(&mut b_f), median(&mut a_fb), median(&mut b_fb));
     println!("ELU MLP {dims:?} on {rows} rows, {threads} threads (median of 3 alternating rounds of {reps})");
     println!("  forward:            op by op {a:7.3} ms   fused {b:7.3} ms   fused/op-by-op {:.3}", b / a);

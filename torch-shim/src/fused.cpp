@@ -10,13 +10,13 @@
 #include <ATen/core/Tensor.h>
 #include <ATen/ops/add.h>
 #include <ATen/ops/addmm.h>
-#include <ATen/ops/empty.h>
-#include <ATen/ops/mm.h>
-#include <ATen/ops/zeros.h>
 #include <ATen/ops/clamp_max.h>
 #include <ATen/ops/elu.h>
+#include <ATen/ops/empty.h>
 #include <ATen/ops/empty_like.h>
+#include <ATen/ops/mm.h>
 #include <ATen/ops/mul.h>
+#include <ATen/ops/zeros.h>
 #include <c10/core/GradMode.h>
 #include <torch/csrc/autograd/custom_function.h>
 
@@ -163,7 +163,6 @@ struct FusedElu : public torch::autograd::Function<FusedElu> {
   }
 };
 
-
 // ---- A whole ELU MLP as one autograd node -------------------------------------------------
 //
 // libtorch runs an MLP op by op, each op a parallel region over the whole batch: a Linear's
@@ -250,6 +249,17 @@ void check_mlp(const at::Tensor& x, at::TensorList params) {
   }
 }
 
+// The weights and biases of params (weight_0, bias_0, weight_1, ...), detached.
+struct Layers {
+  std::vector<at::Tensor> w, b;
+  explicit Layers(at::TensorList params) {
+    for (size_t i = 0; i + 1 < params.size(); i += 2) {
+      w.push_back(params[i].detach());
+      b.push_back(params[i + 1].detach());
+    }
+  }
+};
+
 // The forward on every row: returns each layer's ELU output (rows, units_i).
 std::vector<at::Tensor> mlp_forward(const at::Tensor& x, const std::vector<at::Tensor>& w, const std::vector<at::Tensor>& b) {
   const int64_t rows = x.size(0);
@@ -287,17 +297,13 @@ std::vector<at::Tensor> mlp_forward(const at::Tensor& x, const std::vector<at::T
 
 struct FusedEluMlp : public torch::autograd::Function<FusedEluMlp> {
   static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& x, at::TensorList params) {
-    std::vector<at::Tensor> w, b;
-    for (size_t i = 0; i < params.size(); i += 2) {
-      w.push_back(params[i].detach());
-      b.push_back(params[i + 1].detach());
-    }
-    std::vector<at::Tensor> acts = mlp_forward(x, w, b);
+    const Layers layers(params);
+    std::vector<at::Tensor> acts = mlp_forward(x, layers.w, layers.b);
     torch::autograd::variable_list saved{x};
     saved.insert(saved.end(), params.begin(), params.end());
     saved.insert(saved.end(), acts.begin(), acts.end());
     ctx->save_for_backward(saved);
-    ctx->saved_data["layers"] = static_cast<int64_t>(w.size());
+    ctx->saved_data["layers"] = static_cast<int64_t>(layers.w.size());
     return acts.back();
   }
 
@@ -422,12 +428,8 @@ int32_t rlhost_shim_fused_elu_mlp(const at::Tensor* x, const at::Tensor* const* 
     if (grad) {
       y = FusedEluMlp::apply(*x, at::TensorList(list));
     } else {
-      std::vector<at::Tensor> w, b;
-      for (size_t i = 0; i < list.size(); i += 2) {
-        w.push_back(list[i].detach());
-        b.push_back(list[i + 1].detach());
-      }
-      y = mlp_forward(*x, w, b).back();
+      const Layers layers(list);
+      y = mlp_forward(*x, layers.w, layers.b).back();
     }
     *out = new at::Tensor(std::move(y));
   });
